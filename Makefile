@@ -1,0 +1,50 @@
+# Per-epoll NAPI busy polling in Rust for Linux 6.12: entry points.
+#
+#   make run        build the Rust kernel, boot it under QEMU, run the demo
+#   make test       build both variants, boot each, run KUnit and selftests
+#
+# Each target names the script in scripts/ebp/ that does the work.
+# Generated files live in .cache/ (EBP_CACHE=dir to move it).
+
+VARIANT ?= rust
+SCRIPTS := scripts/ebp
+CACHE := $(or $(EBP_CACHE),$(CURDIR)/.cache)
+T = @start=$$(date +%s); echo "==> make $@: $(1)";
+DONE = ; rc=$$?; echo "==> make $@: done in $$(( $$(date +%s) - start ))s"; exit $$rc
+
+.PHONY: all deps source kernel image-path initramfs run test clean distclean help
+
+all: help
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps:
+	$(call T,install missing tools) $(SCRIPTS)/deps.sh $(DONE)
+
+source: deps
+	$(call T,make the patched source tree) $(SCRIPTS)/overlay.sh $(DONE)
+
+kernel: deps
+	$(call T,build the $(VARIANT) kernel) $(SCRIPTS)/kernel.sh $(VARIANT) $(DONE)
+
+# Prints the absolute path of the VARIANT's bzImage (use with make -s).
+image-path:
+	@echo $(CACHE)/build/$(VARIANT)/arch/x86/boot/bzImage
+
+initramfs: deps
+	$(call T,build the guest userspace) $(SCRIPTS)/initramfs.sh $(DONE)
+
+run: deps
+	$(call T,boot the Rust kernel and run the demo) \
+	$(SCRIPTS)/kernel.sh rust && $(SCRIPTS)/initramfs.sh && $(SCRIPTS)/run.sh $(DONE)
+
+# test.sh prints its own timing: its last line must be "N passed, M failed".
+test: deps
+	@$(SCRIPTS)/test.sh
+
+clean:
+	rm -rf $(CACHE)/build $(CACHE)/initramfs $(CACHE)/logs $(CACHE)/cargo
+
+distclean:
+	rm -rf $(CACHE)

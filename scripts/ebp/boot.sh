@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# boot.sh VARIANT JOB LOG: boot the VARIANT kernel with the initramfs, run JOB
+# (demo, test or probe) in the guest, save the whole serial console in LOG.
+# Exits 0 when the guest finished its job and powered off, 1 otherwise.
+#
+# KVM is used when /dev/kvm works (probed once, verdict cached in
+# .cache/accel); EBP_ACCEL=kvm|tcg overrides the probe.
+. "$(dirname "$0")/common.sh"
+
+variant=$1 job=$2 log=$3
+image=$EBP_CACHE/build/$variant/arch/x86/boot/bzImage
+initrd=$EBP_CACHE/initramfs/initramfs.cpio.gz
+timeout=${EBP_BOOT_TIMEOUT:-300}
+[ -f "$image" ] || die "$image missing: run 'make kernel VARIANT=$variant'"
+[ -f "$initrd" ] || die "$initrd missing: run 'make initramfs'"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
+
+# qemu_boot ACCEL SECONDS LOG: one boot, console to LOG.
+qemu_boot() {
+	local accel=(-accel tcg -cpu max)
+	[ "$1" = kvm ] && accel=(-accel kvm -cpu host)
+	timeout --foreground -k 5 "$2" qemu-system-x86_64 "${accel[@]}" \
+		-m 1G -smp 2 -nographic -no-reboot \
+		-kernel "$image" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 ebp.job=$job" \
+		</dev/null >"$3" 2>&1
+}
+
+accel=${EBP_ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=$(cat "$EBP_CACHE/accel" 2>/dev/null || true)
+	if [ -z "$accel" ]; then
+		accel=tcg
+		if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+			step "probing KVM (a nested guest may hang; 30 s at most, once)"
+			probe_log=$(mktemp)
+			if job=probe qemu_boot kvm 30 "$probe_log" && grep -q EBP-DONE "$probe_log"; then
+				accel=kvm
+			fi
+			rm -f "$probe_log"
+		fi
+		echo "$accel" >"$EBP_CACHE/accel"
+	fi
+fi
+
+mkdir -p "$(dirname "$log")"
+step "booting the $variant kernel under QEMU ($accel), job '$job' (console: $log)"
+start=$(date +%s)
+qemu_boot "$accel" "$timeout" "$log" || true
+elapsed=$(($(date +%s) - start))
+if ! grep -q '^EBP-DONE' "$log"; then
+	tail -20 "$log" | sed 's/^/    | /' >&2
+	if grep -q EBP-GUEST-UP "$log"; then
+		echo "error: the guest did not finish its job within ${timeout}s (EBP_BOOT_TIMEOUT)" >&2
+	else
+		echo "error: the guest did not reach userspace in ${elapsed}s: see $log" >&2
+	fi
+	exit 1
+fi
+printf '    guest ran and powered off in %ds\n' "$elapsed" >&2

@@ -1,0 +1,23 @@
+# Shared helpers for the build driver.  Sourced, never executed.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+EBP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Everything generated lives under the cache: the pristine tree, the build
+# trees, the initramfs and logs.  Override with EBP_CACHE=dir.
+EBP_CACHE=${EBP_CACHE:-$EBP_ROOT/.cache}
+export LLVM=${LLVM:--19}
+
+step() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# timed LABEL CMD...: run CMD, then say how long it took.
+timed() {
+	local label=$1 start rc=0
+	shift
+	start=$(date +%s)
+	"$@" || rc=$?
+	printf '    %s: %ds\n' "$label" $(($(date +%s) - start)) >&2
+	return "$rc"
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install what the build and the tests need, idempotently: Debian packages,
+# the rust-src component and bindgen-cli.  Anything already present is left
+# alone, so a warm run costs about a second.
+. "$(dirname "$0")/common.sh"
+
+APT_PACKAGES=(
+	linux-source-6.12
+	clang-19 lld-19 llvm-19 libclang-19-dev
+	qemu-system-x86 busybox-static cpio
+	flex bison bc libelf-dev libssl-dev make gcc xz-utils patch
+	gcc-multilib libc6-dev-i386 libcap-dev python3
+)
+BINDGEN_VERSION=0.69.5
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if ((${#missing[@]})); then
+	step "installing Debian packages: ${missing[*]}"
+	command -v apt-get >/dev/null ||
+		die "no apt-get: install ${missing[*]} by hand"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	timed "apt-get" sh -c "$sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends ${missing[*]} >/dev/null" ||
+		die "apt-get failed: install ${missing[*]} by hand and rerun"
+fi
+
+command -v rustup >/dev/null ||
+	die "rustup not found: install Rust stable with rustup (https://rustup.rs)"
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+	step "adding the rust-src component"
+	rustup component add rust-src || die "rustup component add rust-src failed"
+fi
+for c in rustfmt clippy; do
+	rustup component list --installed 2>/dev/null | grep -q "^$c" ||
+		rustup component add "$c" || die "rustup component add $c failed"
+done
+
+if ! bindgen --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
+	step "installing bindgen-cli $BINDGEN_VERSION (takes about a minute)"
+	timed "cargo install bindgen-cli" \
+		cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" ||
+		die "cargo install bindgen-cli failed: install it by hand and rerun"
+fi
+step "dependencies present"

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Configure and build one kernel variant out of tree:
+#   kernel.sh rust   CONFIG_EPOLL_BUSY_POLL_RUST=y (the default)
+#   kernel.sh c      the in-tree C implementation, from the same tree
+# The config is tinyconfig plus .config.fragment; it is redone only when the
+# fragment changes.  Prints nothing on stdout; the bzImage path is
+# .cache/build/VARIANT/arch/x86/boot/bzImage (`make -s image-path`).
+. "$(dirname "$0")/common.sh"
+
+variant=${1:-rust}
+case "$variant" in
+rust) want=y ;;
+c) want=n ;;
+*) die "unknown VARIANT=$variant: use rust or c" ;;
+esac
+
+"$EBP_ROOT/scripts/ebp/overlay.sh"
+src=$EBP_CACHE/src/linux
+out=$EBP_CACHE/build/$variant
+mkdir -p "$out"
+kmake() { make -C "$src" O="$out" LLVM="$LLVM" "$@"; }
+
+fragment=$out/ebp.fragment
+{
+	grep -v '^CONFIG_EPOLL_BUSY_POLL_RUST=' "$EBP_ROOT/.config.fragment"
+	echo "CONFIG_EPOLL_BUSY_POLL_RUST=$want"
+} >"$fragment.new"
+stamp=$( (cat "$fragment.new"; cat "$EBP_CACHE/src/pristine") | sha256sum | cut -c1-16)
+if [ "$(cat "$out/ebp.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$out/.config" ]; then
+	step "configuring $variant kernel: tinyconfig + .config.fragment"
+	kmake -s rustavailable >/dev/null ||
+		die "Rust is not usable for this kernel: run 'make deps', then 'make -C $src LLVM=$LLVM rustavailable' for why"
+	kmake -s tinyconfig >/dev/null
+	mv "$fragment.new" "$fragment"
+	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config "$fragment" >/dev/null)
+	kmake -s olddefconfig >/dev/null
+	# merge_config only warns; an option that did not stick is an error.
+	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$fragment" | while IFS= read -r line; do
+		opt=${line%%=*} val=${line#*=}
+		if [ "$val" = n ]; then
+			grep -q "^$opt=" "$out/.config" && echo "$line"
+		else
+			grep -qx "$line" "$out/.config" || echo "$line"
+		fi
+	done)
+	[ -z "$missing" ] || die "options not set in $out/.config (missing dependencies?): $missing"
+	echo "$stamp" >"$out/ebp.stamp"
+else
+	rm -f "$fragment.new"
+fi
+
+step "building $variant kernel in $out (cold: about 8 min on 2 cores; log: $out/build.log)"
+start=$(date +%s)
+set +e
+kmake -j"$(nproc)" bzImage >"$out/build.log" 2>&1 &
+pid=$!
+while kill -0 "$pid" 2>/dev/null; do
+	sleep 15
+	kill -0 "$pid" 2>/dev/null &&
+		printf '    ... %ds, %s build steps\n' $(($(date +%s) - start)) "$(grep -c '^  ' "$out/build.log")" >&2
+done
+wait "$pid"
+rc=$?
+set -e
+if [ "$rc" != 0 ]; then
+	grep -E 'error|Error' -A3 "$out/build.log" | head -40 >&2
+	die "$variant kernel build failed: see $out/build.log"
+fi
+grep -E '(^|: )warning:' "$out/build.log" >&2 || true
+printf '    %s kernel built in %ds: %s\n' "$variant" $(($(date +%s) - start)) "$out/arch/x86/boot/bzImage" >&2

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Make the patched source tree: the pristine tree plus this repository's
+# overlay.  Both kernel variants build out of tree (O=) from this one tree.
+#
+# The overlay is every file under fs/ rust/ include/ Documentation/ and
+# tools/testing/: a FILE.patch is a unified diff against the pristine FILE,
+# anything else is a new file at its kernel path.  The top-level Kconfig
+# becomes fs/Kconfig.epoll.  Only files whose content changed are written,
+# so an incremental build rebuilds only what was edited.
+. "$(dirname "$0")/common.sh"
+
+pristine=$("$EBP_ROOT/scripts/ebp/source.sh")
+src=$EBP_CACHE/src/linux
+manifest=$EBP_CACHE/src/overlay.list
+
+if [ "$(cat "$EBP_CACHE/src/pristine" 2>/dev/null)" != "$pristine" ]; then
+	step "linking the source tree $src to $pristine"
+	rm -rf "$EBP_CACHE/src"
+	mkdir -p "$EBP_CACHE/src"
+	# Hard links cost no space; every write below replaces a file instead
+	# of writing through the link, so the pristine tree stays pristine.
+	cp -al "$pristine" "$src" 2>/dev/null || cp -a "$pristine" "$src"
+	echo "$pristine" >"$EBP_CACHE/src/pristine"
+fi
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+cd "$EBP_ROOT"
+install -D -m 644 Kconfig "$stage/fs/Kconfig.epoll"
+while IFS= read -r f; do
+	case "$f" in
+	*.patch)
+		target=${f%.patch}
+		[ -f "$pristine/$target" ] || die "$f patches $target, which is not in $pristine"
+		install -D -m 644 "$pristine/$target" "$stage/$target"
+		patch -s -p1 -d "$stage" <"$f" ||
+			die "$f does not apply to $pristine/$target: refresh it against this tree"
+		;;
+	*) install -D -m 644 "$f" "$stage/$f" ;;
+	esac
+done < <(find fs rust include Documentation tools/testing -type f 2>/dev/null | sort)
+
+changed=0
+(cd "$stage" && find . -type f | sed 's|^\./||' | sort) >"$stage.list"
+while IFS= read -r f; do
+	if ! cmp -s "$stage/$f" "$src/$f"; then
+		mkdir -p "$(dirname "$src/$f")"
+		cp --remove-destination "$stage/$f" "$src/$f"
+		changed=$((changed + 1))
+	fi
+done <"$stage.list"
+
+# Files the overlay no longer has go back to pristine (or away).
+if [ -f "$manifest" ]; then
+	comm -23 "$manifest" "$stage.list" | while IFS= read -r f; do
+		if [ -f "$pristine/$f" ]; then
+			cp --remove-destination "$pristine/$f" "$src/$f"
+		else
+			rm -f "$src/$f"
+		fi
+	done
+fi
+mv "$stage.list" "$manifest"
+step "source tree $src: $(wc -l <"$manifest") overlay files, $changed updated"

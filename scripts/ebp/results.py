@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Judge one test boot from its serial console log.
+
+Each check below is one test; KUnit cases and kselftest cases count one each,
+parsed by the kernel's own KUnit/KTAP parser (tools/testing/kunit).  Prints a
+line per test and writes "PASSED FAILED SKIPPED" to --counts for the caller to add up.
+"""
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+# Rust entry points that must be in the Rust kernel and nowhere else.
+RUST_SYMBOLS = ['ep_busy_poll_ioctl', 'ep_busy_poll_on',
+                'ep_busy_poll_timed_out', 'ep_busy_poll_napi']
+# The C ioctl handler the Rust code replaces.
+C_ONLY_SYMBOL = 'ep_eventpoll_bp_ioctl'
+KUNIT_SUITE = 'epoll_busy_poll_rust'
+SPLAT = re.compile(r'(Oops:|BUG:|WARNING:|Kernel panic|kernel BUG at|'
+                   r'general protection fault|Call Trace:|UBSAN:|KASAN:)')
+BEGIN = re.compile(r'^EBP-BEGIN (\S+)\s*$')
+END = re.compile(r'^EBP-END (\S+) rc=(\d+)\s*$')
+
+
+@dataclass
+class Tally:
+    variant: str
+    passed: int = 0
+    skipped: int = 0
+    failed: List[str] = field(default_factory=list)
+
+    def check(self, name: str, ok: bool, why: str = '') -> None:
+        if ok:
+            self.passed += 1
+            print(f'PASS [{self.variant}] {name}')
+        else:
+            self.failed.append(name)
+            print(f'FAIL [{self.variant}] {name}' + (f': {why}' if why else ''))
+
+    def skip(self, name: str, why: str) -> None:
+        self.skipped += 1
+        print(f'SKIP [{self.variant}] {name}: {why}')
+
+
+def split_log(lines: List[str]) -> Tuple[List[str], Dict[str, Tuple[List[str], int]]]:
+    """The kernel's part (before userspace ran) and each framed section."""
+    kernel: List[str] = []
+    sections: Dict[str, Tuple[List[str], int]] = {}
+    current = None
+    body: List[str] = []
+    for line in lines:
+        line = line.rstrip('\r\n')
+        begin, end = BEGIN.match(line), END.match(line)
+        if begin:
+            current, body = begin.group(1), []
+        elif end and current == end.group(1):
+            sections[current] = (body, int(end.group(2)))
+            current = None
+        elif current:
+            body.append(line)
+        elif not sections:
+            kernel.append(line)
+    return kernel, sections
+
+
+def leaf_tests(test) -> list:
+    if not test.subtests:
+        return [test]
+    return [leaf for sub in test.subtests for leaf in leaf_tests(sub)]
+
+
+def check_tap(tally: Tally, label: str, lines: List[str], kunit_parser) -> list:
+    """Parses KTAP/TAP with kunit_parser; one test per leaf case."""
+    root = kunit_parser.parse_run_tests(lines)
+    leaves = [t for t in leaf_tests(root) if t is not root]
+    tally.check(f'{label}: TAP output parsed with at least one case',
+                bool(leaves) and root.status != kunit_parser.TestStatus.FAILURE_TO_PARSE_TESTS)
+    for t in leaves:
+        if t.status == kunit_parser.TestStatus.SKIPPED:
+            tally.skip(f'{label}: {t.name}', ' '.join(t.log[-1:]) or 'skipped')
+        else:
+            tally.check(f'{label}: {t.name}',
+                        t.status == kunit_parser.TestStatus.SUCCESS, t.status.name)
+    return root.subtests
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--variant', required=True, choices=['rust', 'c'])
+    ap.add_argument('--log', required=True, type=Path)
+    ap.add_argument('--system-map', required=True, type=Path)
+    ap.add_argument('--kunit-dir', required=True, type=Path,
+                    help='tools/testing/kunit of the kernel tree')
+    ap.add_argument('--counts', required=True, type=Path)
+    args = ap.parse_args()
+
+    sys.path.insert(0, str(args.kunit_dir))
+    import kunit_parser  # pylint: disable=import-outside-toplevel
+
+    tally = Tally(args.variant)
+    lines = args.log.read_text(errors='replace').splitlines()
+    kernel, sections = split_log(lines)
+
+    tally.check('guest booted, ran its job and powered off',
+                any(line.startswith('EBP-DONE') for line in lines))
+    splats = [line for line in lines if SPLAT.search(line)]
+    tally.check('console has no oops, WARN or BUG', not splats,
+                '; '.join(splats[:5]))
+
+    symbols = set(line.split()[-1] for line in
+                  args.system_map.read_text().splitlines() if line.strip())
+    if args.variant == 'rust':
+        missing = [s for s in RUST_SYMBOLS if s not in symbols]
+        tally.check('System.map has the Rust entry points', not missing,
+                    f'missing {missing}')
+        tally.check(f'System.map has no C {C_ONLY_SYMBOL}',
+                    C_ONLY_SYMBOL not in symbols)
+        suites = check_tap(tally, 'kunit', kernel, kunit_parser)
+        tally.check(f'KUnit suite {KUNIT_SUITE} ran',
+                    any(s.name == KUNIT_SUITE and s.subtests for s in suites))
+    else:
+        present = [s for s in RUST_SYMBOLS if s in symbols]
+        tally.check('System.map has no Rust entry points', not present,
+                    f'found {present}')
+        print(f'note [{args.variant}] KUnit suite {KUNIT_SUITE} not run: '
+              'it tests the Rust code, which this variant does not build')
+
+    for name in ['selftest:epoll_busy_poll', 'demo']:
+        if name not in sections:
+            tally.check(f'{name} ran', False, 'no output framed for it in the log')
+            continue
+        body, rc = sections[name]
+        if name.startswith('selftest:'):
+            check_tap(tally, name, body, kunit_parser)
+        else:
+            print('\n'.join(f'    | {line}' for line in body))
+        tally.check(f'{name} exited 0', rc == 0, f'exit status {rc}')
+
+    args.counts.write_text(f'{tally.passed} {len(tally.failed)} {tally.skipped}\n')
+    print(f'[{args.variant}] {tally.passed} passed, {len(tally.failed)} failed, '
+          f'{tally.skipped} skipped')
+    return 1 if tally.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
