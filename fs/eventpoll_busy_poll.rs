@@ -157,7 +157,5 @@ pub unsafe extern "C" fn ep_busy_poll_napi(
     // SAFETY: The caller guarantees `bp` points to a live instance's state.
     let state = unsafe { BusyPoll::from_raw(bp) };
     // SAFETY: The caller guarantees the `loop_end`/`arg` pair and the context.
-    unsafe {
-        bindings::napi_busy_loop(napi_id, loop_end, arg, state.prefer(), state.napi_budget())
-    }
+    unsafe { bindings::napi_busy_loop(napi_id, loop_end, arg, state.prefer(), state.napi_budget()) }
 }

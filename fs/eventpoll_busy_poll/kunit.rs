@@ -23,7 +23,12 @@ use crate::{
 /// Fails the running case (and stops it) unless `$cond` holds.
 macro_rules! check {
     ($cond:expr) => {
-        kernel::kunit_assert!("epoll_busy_poll_rust", "fs/eventpoll_busy_poll/kunit.rs", 0, $cond)
+        kernel::kunit_assert!(
+            "epoll_busy_poll_rust",
+            "fs/eventpoll_busy_poll/kunit.rs",
+            0,
+            $cond
+        )
     };
 }
 
@@ -61,7 +66,10 @@ fn zero_params_are_valid() {
 fn nonzero_pad_is_einval() {
     let asked = Cell::new(0);
     for pad in [1u8, 0x80, 0xff] {
-        let raw = EpollParams { pad, ..params(10, 8, 0) };
+        let raw = EpollParams {
+            pad,
+            ..params(10, 8, 0)
+        };
         check!(validate(raw, true, &asked) == Err(EINVAL));
     }
 }
@@ -99,7 +107,10 @@ fn budget_above_napi_weight_needs_cap_net_admin() {
 fn invalid_field_wins_over_eperm() {
     // EINVAL checks come first, and never ask for the capability.
     let asked = Cell::new(0);
-    let bad_pad = EpollParams { pad: 1, ..params(0, 1000, 0) };
+    let bad_pad = EpollParams {
+        pad: 1,
+        ..params(0, 1000, 0)
+    };
     check!(validate(bad_pad, false, &asked) == Err(EINVAL));
     check!(validate(params(u32::MAX, 1000, 0), false, &asked) == Err(EINVAL));
     check!(validate(params(0, 1000, 7), false, &asked) == Err(EINVAL));
@@ -124,7 +135,10 @@ fn set_then_get_round_trips() {
 fn rejected_set_changes_nothing() {
     let state = BusyPoll::new();
     check!(state.set(&params(50, 32, 1), || false).is_ok());
-    let bad_pad = EpollParams { pad: 1, ..params(1, 1, 0) };
+    let bad_pad = EpollParams {
+        pad: 1,
+        ..params(1, 1, 0)
+    };
     check!(state.set(&bad_pad, || true) == Err(EINVAL));
     check!(state.set(&params(u32::MAX, 1, 0), || true) == Err(EINVAL));
     check!(state.set(&params(1, 1, 2), || true) == Err(EINVAL));

@@ -15,15 +15,28 @@ timeout=${EBP_BOOT_TIMEOUT:-300}
 [ -f "$initrd" ] || die "$initrd missing: run 'make initramfs'"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
 
-# qemu_boot ACCEL SECONDS LOG: one boot, console to LOG.
+# qemu_boot ACCEL SECONDS LOG: one boot, console to LOG.  A guest that
+# printed EBP-DONE but did not power off within 10 s is stopped.
 qemu_boot() {
-	local accel=(-accel tcg -cpu max)
+	local accel=(-accel tcg -cpu max) pid waited=0
 	[ "$1" = kvm ] && accel=(-accel kvm -cpu host)
-	timeout --foreground -k 5 "$2" qemu-system-x86_64 "${accel[@]}" \
+	timeout -k 5 "$2" qemu-system-x86_64 "${accel[@]}" \
 		-m 1G -smp 2 -nographic -no-reboot \
 		-kernel "$image" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 ebp.job=$job" \
-		</dev/null >"$3" 2>&1
+		</dev/null >"$3" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		if grep -q '^EBP-DONE' "$3" 2>/dev/null; then
+			waited=$((waited + 1))
+			if [ "$waited" -gt 10 ]; then
+				echo "    the guest did not power off: stopping QEMU" >&2
+				kill "$pid" 2>/dev/null
+			fi
+		fi
+	done
+	wait "$pid" 2>/dev/null
 }
 
 accel=${EBP_ACCEL:-}

@@ -8,9 +8,11 @@
 . "$(dirname "$0")/common.sh"
 
 variant=${1:-rust}
+# The variant's own lines replace the fragment's: the C variant has no
+# Rust implementation, so none of its options either.
 case "$variant" in
-rust) want=y ;;
-c) want=n ;;
+rust) drop='^CONFIG_EPOLL_BUSY_POLL_RUST=' own=CONFIG_EPOLL_BUSY_POLL_RUST=y ;;
+c) drop='^CONFIG_EPOLL_BUSY_POLL_RUST' own=CONFIG_EPOLL_BUSY_POLL_RUST=n ;;
 *) die "unknown VARIANT=$variant: use rust or c" ;;
 esac
 
@@ -22,8 +24,8 @@ kmake() { make -C "$src" O="$out" LLVM="$LLVM" "$@"; }
 
 fragment=$out/ebp.fragment
 {
-	grep -v '^CONFIG_EPOLL_BUSY_POLL_RUST=' "$EBP_ROOT/.config.fragment"
-	echo "CONFIG_EPOLL_BUSY_POLL_RUST=$want"
+	grep -v "$drop" "$EBP_ROOT/.config.fragment"
+	echo "$own"
 } >"$fragment.new"
 stamp=$( (cat "$fragment.new"; cat "$EBP_CACHE/src/pristine") | sha256sum | cut -c1-16)
 if [ "$(cat "$out/ebp.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$out/.config" ]; then
@@ -38,9 +40,9 @@ if [ "$(cat "$out/ebp.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$out/.config
 	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$fragment" | while IFS= read -r line; do
 		opt=${line%%=*} val=${line#*=}
 		if [ "$val" = n ]; then
-			grep -q "^$opt=" "$out/.config" && echo "$line"
-		else
-			grep -qx "$line" "$out/.config" || echo "$line"
+			if grep -q "^$opt=" "$out/.config"; then echo "$line"; fi
+		elif ! grep -qx "$line" "$out/.config"; then
+			echo "$line"
 		fi
 	done)
 	[ -z "$missing" ] || die "options not set in $out/.config (missing dependencies?): $missing"

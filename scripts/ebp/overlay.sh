@@ -5,8 +5,8 @@
 # The overlay is every file under fs/ rust/ include/ Documentation/ and
 # tools/testing/: a FILE.patch is a unified diff against the pristine FILE,
 # anything else is a new file at its kernel path.  The top-level Kconfig
-# becomes fs/Kconfig.epoll.  Only files whose content changed are written,
-# so an incremental build rebuilds only what was edited.
+# becomes fs/eventpoll_busy_poll/Kconfig.  Only files whose content changed
+# are written, so an incremental build rebuilds only what was edited.
 . "$(dirname "$0")/common.sh"
 
 pristine=$("$EBP_ROOT/scripts/ebp/source.sh")
@@ -27,7 +27,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
 cd "$EBP_ROOT"
-install -D -m 644 Kconfig "$stage/fs/Kconfig.epoll"
+install -D -m 644 Kconfig "$stage/fs/eventpoll_busy_poll/Kconfig"
 while IFS= read -r f; do
 	case "$f" in
 	*.patch)

@@ -25,7 +25,7 @@ impl Demo {
         self.calls += 1;
         let got = outcome(got);
         if got == want {
-            println!("  {what:<44} -> {got:<7} {why}");
+            println!("{}", format!("  {what:<44} -> {got:<7} {why}").trim_end());
         } else {
             self.unexpected += 1;
             println!("  {what:<44} -> {got:<7} UNEXPECTED: the ABI says {want} ({why})");
@@ -39,12 +39,19 @@ impl Demo {
             Ok(p) if p == *want => println!("  EPIOCGPARAMS -> {}   {why}", show(&p)),
             Ok(p) => {
                 self.unexpected += 1;
-                println!("  EPIOCGPARAMS -> {}   UNEXPECTED: wanted {}", show(&p), show(want));
+                println!(
+                    "  EPIOCGPARAMS -> {}   UNEXPECTED: wanted {}",
+                    show(&p),
+                    show(want)
+                );
             }
             Err(e) => {
                 self.unexpected += 1;
                 let name = e.raw_os_error().map_or("?", errno_name);
-                println!("  EPIOCGPARAMS -> {name}   UNEXPECTED: wanted {}", show(want));
+                println!(
+                    "  EPIOCGPARAMS -> {name}   UNEXPECTED: wanted {}",
+                    show(want)
+                );
             }
         }
     }
@@ -55,11 +62,17 @@ fn main() -> ExitCode {
     println!("Per-epoll busy polling demo (kernel {})", uname.trim());
     match run() {
         Ok(demo) if demo.unexpected == 0 => {
-            println!("\n{} ioctl calls, all answered as the ABI says.", demo.calls);
+            println!(
+                "\n{} ioctl calls, all answered as the ABI says.",
+                demo.calls
+            );
             ExitCode::SUCCESS
         }
         Ok(demo) => {
-            println!("\n{} of {} ioctl calls answered UNEXPECTEDLY.", demo.unexpected, demo.calls);
+            println!(
+                "\n{} of {} ioctl calls answered UNEXPECTEDLY.",
+                demo.unexpected, demo.calls
+            );
             ExitCode::from(1)
         }
         Err(e) => {
@@ -87,11 +100,20 @@ fn run() -> io::Result<Demo> {
         }
         _ => {}
     }
-    demo.check_get(&ep, &params(0, 0, 0), "(0 usecs: net.core.busy_poll decides)");
+    demo.check_get(
+        &ep,
+        &params(0, 0, 0),
+        "(0 usecs: net.core.busy_poll decides)",
+    );
 
     println!("\n2. Busy poll 100 us per wait, 16 packets per poll, prefer busy polling");
     let set = params(100, 16, 1);
-    demo.call("EPIOCSPARAMS usecs=100 budget=16 prefer=1", &set_params(&ep, &set), "ok", "");
+    demo.call(
+        "EPIOCSPARAMS usecs=100 budget=16 prefer=1",
+        &set_params(&ep, &set),
+        "ok",
+        "",
+    );
     demo.check_get(&ep, &set, "(read back as set)");
 
     println!("\n3. A second instance keeps its own parameters");
@@ -103,7 +125,12 @@ fn run() -> io::Result<Demo> {
         __pad: 1,
         ..params(100, 16, 1)
     };
-    demo.call("__pad=1", &set_params(&ep, &bad_pad), "EINVAL", "the pad byte must be zero");
+    demo.call(
+        "__pad=1",
+        &set_params(&ep, &bad_pad),
+        "EINVAL",
+        "the pad byte must be zero",
+    );
     let too_long = params(i32::MAX as u32 + 1, 16, 1);
     demo.call(
         "busy_poll_usecs=2147483648",
@@ -135,15 +162,30 @@ fn run() -> io::Result<Demo> {
     );
     // SAFETY: a NULL pointer: the kernel must refuse it, not follow it.
     let null = unsafe { ioctl_raw(&ep, libc::EPIOCSPARAMS as u32, std::ptr::null_mut()) };
-    demo.call("EPIOCSPARAMS with a NULL pointer", &null, "EFAULT", "the kernel cannot read it");
+    demo.call(
+        "EPIOCSPARAMS with a NULL pointer",
+        &null,
+        "EFAULT",
+        "the kernel cannot read it",
+    );
     // SAFETY: as above, for the kernel's write.
     let null = unsafe { ioctl_raw(&ep, libc::EPIOCGPARAMS as u32, std::ptr::null_mut()) };
-    demo.call("EPIOCGPARAMS with a NULL pointer", &null, "EFAULT", "the kernel cannot write it");
+    demo.call(
+        "EPIOCGPARAMS with a NULL pointer",
+        &null,
+        "EFAULT",
+        "the kernel cannot write it",
+    );
     let unknown = (EPOLL_IOC_TYPE << 8) | 3;
     let mut scratch = params(0, 0, 0);
     // SAFETY: a valid buffer; the command is unknown and must not touch it.
     let r = unsafe { ioctl_raw(&ep, unknown, (&raw mut scratch).cast()) };
-    demo.call("_IO(0x8A, 3) on an epoll fd", &r, "EINVAL", "not an epoll command");
+    demo.call(
+        "_IO(0x8A, 3) on an epoll fd",
+        &r,
+        "EINVAL",
+        "not an epoll command",
+    );
     let (rd, _wr) = pipe()?;
     let r = get_params(&rd).map(|_| ());
     demo.call("EPIOCGPARAMS on a pipe", &r, "ENOTTY", "not an epoll fd");
