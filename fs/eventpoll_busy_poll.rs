@@ -88,8 +88,8 @@ fn get_params(state: &BusyPoll, arg: c_ulong) -> Result {
 
 /// The user's `struct epoll_params` at `arg`.
 fn user_params(arg: c_ulong) -> UserSlice {
-    // `arg` is an address: `unsigned long` and `usize` have the same width.
-    UserSlice::new(arg as usize, core::mem::size_of::<EpollParams>())
+    // `arg` is the address itself: `c_ulong` is `UserPtr`'s `usize`.
+    UserSlice::new(arg, core::mem::size_of::<EpollParams>())
 }
 
 /// Whether the caller may set a budget above `NAPI_POLL_WEIGHT`:

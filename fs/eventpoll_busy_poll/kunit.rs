@@ -267,7 +267,7 @@ macro_rules! kunit_cases {
         /// The cases, then the all-zero terminator KUnit looks for.
         static mut CASES: [kunit_case; COUNT + 1] = [
             $(case(kernel::c_str!(stringify!($test)), {
-                unsafe extern "C" fn run(_test: *mut kunit) {
+                extern "C" fn run(_test: *mut kunit) {
                     $test()
                 }
                 run

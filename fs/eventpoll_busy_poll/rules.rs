@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The busy-poll rules, free of kernel edges.
+//! The busy-poll rules, free of the kernel edges.
 //!
 //! Nothing here touches user memory, credentials, clocks or sysctls: those
 //! are passed in as values or closures, so the KUnit suite can drive every

@@ -56,10 +56,13 @@ start=$(date +%s)
 set +e
 kmake -j"$(nproc)" bzImage >"$out/build.log" 2>&1 &
 pid=$!
+ticks=0
 while kill -0 "$pid" 2>/dev/null; do
-	sleep 15
-	kill -0 "$pid" 2>/dev/null &&
+	sleep 1
+	ticks=$((ticks + 1))
+	if [ $((ticks % 20)) = 0 ] && kill -0 "$pid" 2>/dev/null; then
 		printf '    ... %ds, %s build steps\n' $(($(date +%s) - start)) "$(grep -c '^  ' "$out/build.log")" >&2
+	fi
 done
 wait "$pid"
 rc=$?
@@ -68,5 +71,6 @@ if [ "$rc" != 0 ]; then
 	grep -E 'error|Error' -A3 "$out/build.log" | head -40 >&2
 	die "$variant kernel build failed: see $out/build.log"
 fi
-grep -E '(^|: )warning:' "$out/build.log" >&2 || true
+# Warnings in our files (upstream ones are left to upstream).
+grep -E -A6 '(^|: )warning' "$out/build.log" | grep -E -B3 -A3 'eventpoll|busy_poll' >&2 || true
 printf '    %s kernel built in %ds: %s\n' "$variant" $(($(date +%s) - start)) "$out/arch/x86/boot/bzImage" >&2
