@@ -95,8 +95,9 @@ fn user_params(arg: c_ulong) -> UserSlice {
 /// Whether the caller may set a budget above `NAPI_POLL_WEIGHT`:
 /// `capable(CAP_NET_ADMIN)` in the initial user namespace.
 fn may_exceed_napi_weight() -> bool {
-    // SAFETY: `capable()` only reads the current task's credentials; it may
-    // be called from any process context.
+    // SAFETY: `capable()` has no preconditions beyond process context, which
+    // the ioctl is; it checks the current task's credentials (and, on
+    // success, marks the task as having used a privilege, as in C).
     unsafe { bindings::capable(bindings::CAP_NET_ADMIN as c_int) }
 }
 

@@ -47,10 +47,14 @@ if [ -z "$accel" ]; then
 		if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 			step "probing KVM (a nested guest may hang; 30 s at most, once)"
 			probe_log=$(mktemp)
-			if job=probe qemu_boot kvm 30 "$probe_log" && grep -q EBP-DONE "$probe_log"; then
+			# A QEMU that crashes here is a verdict, not news: keep
+			# the shell's report of it off the screen.
+			if (job=probe qemu_boot kvm 30 "$probe_log") 2>/dev/null &&
+				grep -q EBP-DONE "$probe_log"; then
 				accel=kvm
 			fi
 			rm -f "$probe_log"
+			[ "$accel" = kvm ] || echo "    KVM does not boot a guest here: using TCG" >&2
 		fi
 		echo "$accel" >"$EBP_CACHE/accel"
 	fi
