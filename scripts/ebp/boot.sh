@@ -18,12 +18,12 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run
 # qemu_boot ACCEL SECONDS LOG: one boot, console to LOG.  A guest that
 # printed EBP-DONE but did not power off within 10 s is stopped.
 qemu_boot() {
-	local accel=(-accel tcg -cpu max) pid waited=0
+	local accel=(-accel tcg,thread=multi -cpu max) pid waited=0
 	[ "$1" = kvm ] && accel=(-accel kvm -cpu host)
 	timeout -k 5 "$2" qemu-system-x86_64 "${accel[@]}" \
 		-m 1G -smp 2 -nographic -no-reboot \
 		-kernel "$image" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 ebp.job=$job" \
+		-append "console=ttyS0 panic=-1 ebp.job=$job ebp.accel=$1" \
 		</dev/null >"$3" 2>&1 &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do

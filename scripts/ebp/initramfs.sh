@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the guest userspace and pack it as a gzip'd cpio initramfs:
 # busybox, /init (guest-init.sh), the Rust demo (tools/epoll_busy_poll) and
-# the base tree's epoll_busy_poll selftest, all static.
+# the selftests, all static.  /etc/ebp-tests lists the selftests in the
+# order the test job runs them: "NAME PROGRAM", one a line.
 . "$(dirname "$0")/common.sh"
 
 src=$EBP_CACHE/src/linux
@@ -18,22 +19,40 @@ RUSTFLAGS="-C target-feature=+crt-static" timed "cargo build" \
 	--target-dir "$EBP_CACHE/cargo" ||
 	die "building the demo failed: see the cargo errors above"
 
-step "building the selftest tools/testing/selftests/net/epoll_busy_poll.c (static)"
 selftests=$src/tools/testing/selftests
-gcc -static -O2 -Wall -I"$selftests" -o "$out/epoll_busy_poll" \
-	"$selftests/net/epoll_busy_poll.c" -lcap ||
-	die "building the selftest failed: is libcap-dev installed? (make deps)"
+mkdir -p "$out/bin"
+: >"$out/ebp-tests"
+# selftest NAME SOURCE [CFLAGS...]: build one selftest static, list it.
+selftest() {
+	local name=$1 source=$selftests/$2
+	shift 2
+	gcc -static -O2 -Wall -Wno-unused-variable -I"$selftests" \
+		-o "$out/bin/$name" "$source" -pthread "$@" ||
+		die "building $source failed: are gcc-multilib, libc6-dev-i386 and libcap-dev installed? (make deps)"
+	echo "selftest:$name /bin/$name" >>"$out/ebp-tests"
+}
+step "building the selftests (static; _32 ones with -m32)"
+# From the base tree.
+selftest epoll_busy_poll net/epoll_busy_poll.c -lcap
+selftest epoll_wakeup_test filesystems/epoll/epoll_wakeup_test.c
+# Ours.
+selftest epoll_bp_abi net/epoll_bp_abi.c
+selftest epoll_bp_abi_32 net/epoll_bp_abi.c -m32
+selftest epoll_bp_priv net/epoll_bp_priv.c
+selftest epoll_bp_priv_32 net/epoll_bp_priv.c -m32
+selftest epoll_bp_race net/epoll_bp_race.c
 
 step "packing $out/initramfs.cpio.gz"
 busybox=$(command -v busybox) || die "busybox not found: apt-get install busybox-static"
 ! ldd "$busybox" >/dev/null 2>&1 ||
 	die "$busybox is dynamically linked: apt-get install busybox-static"
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp}
+mkdir -p "$root"/{bin,dev,etc,proc,sys,tmp}
 install -m 755 "$busybox" "$root/bin/busybox"
 install -m 755 "$EBP_ROOT/scripts/ebp/guest-init.sh" "$root/init"
 install -m 755 "$EBP_CACHE/cargo/$target/release/epoll-bp-demo" "$root/bin/"
-install -m 755 "$out/epoll_busy_poll" "$root/bin/"
+install -m 755 "$out"/bin/* "$root/bin/"
+install -m 644 "$out/ebp-tests" "$root/etc/ebp-tests"
 (cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 | gzip -9 >"$out/initramfs.cpio.gz.new")
 mv "$out/initramfs.cpio.gz.new" "$out/initramfs.cpio.gz"
 printf '    initramfs: %s KiB\n' $(($(stat -c %s "$out/initramfs.cpio.gz") / 1024)) >&2

@@ -128,7 +128,14 @@ def main() -> int:
         print(f'note [{args.variant}] KUnit suite {KUNIT_SUITE} not run: '
               'it tests the Rust code, which this variant does not build')
 
-    for name in ['selftest:epoll_busy_poll', 'demo']:
+    for line in lines:
+        if line.startswith('EBP-SKIP '):
+            name, _, why = line[len('EBP-SKIP '):].partition(': ')
+            tally.skip(name, why.strip())
+    plan = next((line.split()[1:] for line in lines
+                 if line.startswith('EBP-PLAN ')), [])
+    tally.check('the guest announced its test plan', bool(plan))
+    for name in plan:
         if name not in sections:
             tally.check(f'{name} ran', False, 'no output framed for it in the log')
             continue

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: for each variant (VARIANTS, default "rust c"), build the
 # kernel, boot it with the test job and judge the console (results.py).
-# Ends with the line "N passed, M failed"; exits non-zero on any failure.
+# Ends with the line "N passed, M failed[, K skipped]" (each skip says why
+# above it); exits non-zero on any failure.
 . "$(dirname "$0")/common.sh"
 
 variants=${VARIANTS:-rust c}
@@ -29,6 +30,9 @@ for variant in $variants; do
 	printf '    %s variant tested in %ds\n' "$variant" $(($(date +%s) - start)) >&2
 done
 step "make test: done in $(($(date +%s) - begin))s"
-[ "$skipped" = 0 ] || echo "($skipped skipped, each with its reason above)"
-echo "$passed passed, $failed failed"
+if [ "$skipped" = 0 ]; then
+	echo "$passed passed, $failed failed"
+else
+	echo "$passed passed, $failed failed, $skipped skipped"
+fi
 [ "$failed" = 0 ]
