@@ -41,6 +41,7 @@ selftest epoll_bp_abi_32 net/epoll_bp_abi.c -m32
 selftest epoll_bp_priv net/epoll_bp_priv.c
 selftest epoll_bp_priv_32 net/epoll_bp_priv.c -m32
 selftest epoll_bp_race net/epoll_bp_race.c
+selftest epoll_bp_napi net/epoll_bp_napi.c
 
 step "packing $out/initramfs.cpio.gz"
 busybox=$(command -v busybox) || die "busybox not found: apt-get install busybox-static"
