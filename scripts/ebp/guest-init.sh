@@ -29,12 +29,12 @@ test)
 	# The host checks that every planned program reported back.
 	echo "EBP-PLAN $(cut -d' ' -f1 /etc/ebp-tests | tr '\n' ' ')demo"
 	accel=$(sed -n 's/.*ebp\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)
-	while read -r name program; do
-		args=
+	while read -r name program args; do
 		if [ "$accel" = tcg ] && [ "$name" = selftest:epoll_wakeup_test ]; then
 			echo "EBP-SKIP $name: global.epoll59: its 100000 wakeup round trips take over 5 min under TCG (it runs under KVM)"
-			args="-T epoll59"
+			args="$args -T epoll59"
 		fi
+		# shellcheck disable=SC2086 # $args is a list of arguments
 		run "$name" "$program" $args
 	done </etc/ebp-tests
 	run demo /bin/epoll-bp-demo

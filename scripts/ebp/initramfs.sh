@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the guest userspace and pack it as a gzip'd cpio initramfs:
 # busybox, /init (guest-init.sh), the Rust demo (tools/epoll_busy_poll) and
-# the selftests, all static.  /etc/ebp-tests lists the selftests in the
-# order the test job runs them: "NAME PROGRAM", one a line.
+# the selftests, all static.  /etc/ebp-tests lists the test programs in the
+# order the test job runs them: "NAME PROGRAM [ARGS...]", one a line.
 . "$(dirname "$0")/common.sh"
 
 src=$EBP_CACHE/src/linux
@@ -22,14 +22,18 @@ RUSTFLAGS="-C target-feature=+crt-static" timed "cargo build" \
 selftests=$src/tools/testing/selftests
 mkdir -p "$out/bin"
 : >"$out/ebp-tests"
-# selftest NAME SOURCE [CFLAGS...]: build one selftest static, list it.
-selftest() {
+# build NAME SOURCE [CFLAGS...]: build one test program static.
+build() {
 	local name=$1 source=$selftests/$2
 	shift 2
 	gcc -static -O2 -Wall -Wno-unused-variable -I"$selftests" \
 		-o "$out/bin/$name" "$source" -pthread "$@" ||
 		die "building $source failed: are gcc-multilib, libc6-dev-i386 and libcap-dev installed? (make deps)"
-	echo "selftest:$name /bin/$name" >>"$out/ebp-tests"
+}
+# selftest NAME SOURCE [CFLAGS...]: build a kselftest and list it.
+selftest() {
+	build "$@"
+	echo "selftest:$1 /bin/$1" >>"$out/ebp-tests"
 }
 step "building the selftests (static; _32 ones with -m32)"
 # From the base tree.
@@ -42,6 +46,13 @@ selftest epoll_bp_priv net/epoll_bp_priv.c
 selftest epoll_bp_priv_32 net/epoll_bp_priv.c -m32
 selftest epoll_bp_race net/epoll_bp_race.c
 selftest epoll_bp_napi net/epoll_bp_napi.c
+# The differential stream: 8 seeds x 35000 calls, 64- and 32-bit; the host
+# compares its digests between the Rust and the C kernel.
+diff_args="-s 1 -s 2 -s 3 -s 4 -s 5 -s 6 -s 7 -s 8 -n 35000"
+build epoll_bp_diff net/epoll_bp_diff.c
+build epoll_bp_diff_32 net/epoll_bp_diff.c -m32
+echo "diff:64 /bin/epoll_bp_diff $diff_args" >>"$out/ebp-tests"
+echo "diff:32 /bin/epoll_bp_diff_32 $diff_args" >>"$out/ebp-tests"
 
 step "packing $out/initramfs.cpio.gz"
 busybox=$(command -v busybox) || die "busybox not found: apt-get install busybox-static"

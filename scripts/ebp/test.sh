@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: for each variant (VARIANTS, default "rust c"), build the
-# kernel, boot it with the test job and judge the console (results.py).
+# kernel, boot it with the test job and judge the console (results.py);
+# then compare the differential ioctl streams of the two (diff_compare.py).
 # Ends with the line "N passed, M failed[, K skipped]" (each skip says why
 # above it); exits non-zero on any failure.
 . "$(dirname "$0")/common.sh"
@@ -29,6 +30,18 @@ for variant in $variants; do
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	printf '    %s variant tested in %ds\n' "$variant" $(($(date +%s) - start)) >&2
 done
+# The differential stream must have the same outcomes on both kernels.
+if [[ " $variants " == *" rust "* && " $variants " == *" c "* ]]; then
+	counts=$EBP_CACHE/logs/counts-diff
+	rm -f "$counts"
+	python3 "$EBP_ROOT/scripts/ebp/diff_compare.py" --counts "$counts" \
+		--rust "$EBP_CACHE/logs/test-rust.log" --c "$EBP_CACHE/logs/test-c.log" || true
+	read -r p f s 2>/dev/null <"$counts" || { p=0 f=1 s=0; echo "FAIL [rust=c] differential comparison"; }
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+else
+	echo "note: the Rust/C differential needs VARIANTS with both rust and c"
+fi
+
 step "make test: done in $(($(date +%s) - begin))s"
 if [ "$skipped" = 0 ]; then
 	echo "$passed passed, $failed failed"
