@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # boot.sh VARIANT JOB LOG: boot the VARIANT kernel with the initramfs, run JOB
-# (demo, test or probe) in the guest, save the whole serial console in LOG.
+# (demo, test, replay or probe) in the guest, save the whole serial console
+# in LOG.  EBP_APPEND adds to the kernel command line.
 # Exits 0 when the guest finished its job and powered off, 1 otherwise.
 #
 # KVM is used when /dev/kvm works (probed once, verdict cached in
@@ -23,7 +24,7 @@ qemu_boot() {
 	timeout -k 5 "$2" qemu-system-x86_64 "${accel[@]}" \
 		-m 1G -smp 2 -nographic -no-reboot \
 		-kernel "$image" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 ebp.job=$job ebp.accel=$1" \
+		-append "console=ttyS0 panic=-1 ebp.job=$job ebp.accel=$1 ${EBP_APPEND:-}" \
 		</dev/null >"$3" 2>&1 &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do

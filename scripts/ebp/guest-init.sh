@@ -39,6 +39,13 @@ test)
 	done </etc/ebp-tests
 	run demo /bin/epoll-bp-demo
 	;;
+replay)
+	# ebp.replay=BITS,SEED,CALLS: one differential stream, call by call.
+	set -- $(sed -n 's/.*ebp\.replay=\([0-9]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3/p' /proc/cmdline)
+	program=/bin/epoll_bp_diff
+	[ "$1" = 32 ] && program=/bin/epoll_bp_diff_32
+	run replay "$program" -s "$2" -n "$3" -v
+	;;
 probe) ;;
 *)
 	echo "unknown ebp.job='$job': dropping to a shell"

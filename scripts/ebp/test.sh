@@ -32,10 +32,20 @@ for variant in $variants; do
 done
 # The differential stream must have the same outcomes on both kernels.
 if [[ " $variants " == *" rust "* && " $variants " == *" c "* ]]; then
-	counts=$EBP_CACHE/logs/counts-diff
-	rm -f "$counts"
-	python3 "$EBP_ROOT/scripts/ebp/diff_compare.py" --counts "$counts" \
+	counts=$EBP_CACHE/logs/counts-diff replay=$EBP_CACHE/logs/replay
+	rm -f "$counts" "$replay"
+	python3 "$EBP_ROOT/scripts/ebp/diff_compare.py" --counts "$counts" --replay "$replay" \
 		--rust "$EBP_CACHE/logs/test-rust.log" --c "$EBP_CACHE/logs/test-c.log" || true
+	if [ -s "$replay" ]; then
+		read -r bits seed calls <"$replay"
+		step "replaying $bits-bit seed $seed up to call $calls on both kernels, call by call"
+		for v in rust c; do
+			EBP_APPEND="ebp.replay=$bits,$seed,$calls" \
+				"$EBP_ROOT/scripts/ebp/boot.sh" "$v" replay "$EBP_CACHE/logs/replay-$v.log" || true
+		done
+		python3 "$EBP_ROOT/scripts/ebp/diff_compare.py" --calls \
+			--rust "$EBP_CACHE/logs/replay-rust.log" --c "$EBP_CACHE/logs/replay-c.log" || true
+	fi
 	read -r p f s 2>/dev/null <"$counts" || { p=0 f=1 s=0; echo "FAIL [rust=c] differential comparison"; }
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 else
