@@ -73,7 +73,8 @@ def leaf_tests(test) -> list:
 
 
 def check_tap(tally: Tally, label: str, lines: List[str], kunit_parser) -> list:
-    """Parses KTAP/TAP with kunit_parser; one test per leaf case."""
+    """Parses KTAP/TAP with kunit_parser; one test per leaf case.  Returns
+    the top-level tests (the suites, for KUnit)."""
     root = kunit_parser.parse_run_tests(lines)
     leaves = [t for t in leaf_tests(root) if t is not root]
     tally.check(f'{label}: TAP output parsed with at least one case',
@@ -135,16 +136,26 @@ def main() -> int:
     plan = next((line.split()[1:] for line in lines
                  if line.startswith('EBP-PLAN ')), [])
     tally.check('the guest announced its test plan', bool(plan))
+    outcomes: Dict[str, List[Tuple[str, str]]] = {}
     for name in plan:
         if name not in sections:
             tally.check(f'{name} ran', False, 'no output framed for it in the log')
             continue
         body, rc = sections[name]
         if name.startswith('selftest:'):
-            check_tap(tally, name, body, kunit_parser)
+            root = kunit_parser.Test()
+            root.subtests = check_tap(tally, name, body, kunit_parser)
+            outcomes[name] = [(t.name, t.status.name) for t in leaf_tests(root)]
         elif name == 'demo':
             print('\n'.join(f'    | {line}' for line in body))
         tally.check(f'{name} exited 0', rc == 0, f'exit status {rc}')
+
+    # A 32-bit build must answer exactly as its 64-bit twin.
+    for name in outcomes:
+        if name.endswith('_32') and name[:-3] in outcomes:
+            same = outcomes[name] == outcomes[name[:-3]]
+            tally.check(f'{name} has the results of {name[:-3]}', same,
+                        f'{outcomes[name]} != {outcomes[name[:-3]]}')
 
     args.counts.write_text(f'{tally.passed} {len(tally.failed)} {tally.skipped}\n')
     print(f'[{args.variant}] {tally.passed} passed, {len(tally.failed)} failed, '

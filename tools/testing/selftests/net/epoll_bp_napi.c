@@ -5,8 +5,9 @@
  * sockets NAPI IDs), measure the CPU time a thread burns in an idle
  * epoll_wait().  An instance with busy_poll_usecs set spins about that
  * long; one without params sleeps, unless net.core.busy_poll is on (the OR
- * rule).  Messages must arrive, both ways, with and without busy polling.
- * Needs root in the initial network namespace and netdevsim.
+ * rule).  The budget reaches napi_busy_loop(), as the napi:napi_poll
+ * tracepoint shows.  Messages must arrive, both ways, with and without busy
+ * polling.  Needs root in the initial network namespace and netdevsim.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -342,6 +343,52 @@ TEST_F(napi, messages_arrive_both_ways_with_and_without_busy_polling)
 	for (i = 0; i < 2; i++) {
 		close(busy[i]);
 		close(idle[i]);
+	}
+}
+
+#define TRACING "/sys/kernel/tracing"
+
+/* Counts napi:napi_poll events with @budget in the trace buffer. */
+static int napi_polls_with_budget(int budget)
+{
+	char line[512], want[32];
+	int n = 0;
+	FILE *f = fopen(TRACING "/trace", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), " budget %d\n", budget);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "napi_poll:") && strstr(line, want))
+			n++;
+	fclose(f);
+	return n;
+}
+
+TEST_F(napi, budget_reaches_napi_busy_loop)
+{
+	/* Budgets as set, and what napi_busy_loop() must get.  64 is left
+	 * out: softirq NAPI polls use the weight, 64, too. */
+	static const int set[] = { 0, 16, 1000 }, want[] = { 8, 16, 1000 };
+	int ep, i, polls;
+
+	if (access(TRACING "/events/napi/napi_poll/enable", W_OK))
+		SKIP(return, "no napi:napi_poll tracepoint (CONFIG_TRACING, tracefs)");
+	for (i = 0; i < 3; i++) {
+		ep = epoll_create1(0);
+		ASSERT_EQ(0, ep_set(ep, BUSY_USECS / 5, set[i], 0, 0));
+		ASSERT_EQ(0, watch(ep, self->sock[1]));
+		ASSERT_EQ(0, prime(self, ep));
+		ASSERT_EQ(0, write_file(TRACING "/trace", ""));
+		ASSERT_EQ(0, write_file(TRACING "/events/napi/napi_poll/enable", "1"));
+		idle_wait_cpu(ep);
+		ASSERT_EQ(0, write_file(TRACING "/events/napi/napi_poll/enable", "0"));
+		polls = napi_polls_with_budget(want[i]);
+		ksft_print_msg("busy_poll_budget=%d: %d napi polls with budget %d\n",
+			       set[i], polls, want[i]);
+		EXPECT_LT(0, polls)
+			TH_LOG("busy_poll_budget=%d must poll with budget %d", set[i], want[i]);
+		close(ep);
 	}
 }
 
