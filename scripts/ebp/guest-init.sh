@@ -16,8 +16,9 @@ run() {
 	name=$1
 	shift
 	echo "EBP-BEGIN $name"
+	start=$(date +%s)
 	"$@"
-	echo "EBP-END $name rc=$?"
+	echo "EBP-END $name rc=$? secs=$(($(date +%s) - start))"
 }
 
 job=$(sed -n 's/.*ebp\.job=\([a-z]*\).*/\1/p' /proc/cmdline)

@@ -22,7 +22,7 @@ KUNIT_SUITE = 'epoll_busy_poll_rust'
 SPLAT = re.compile(r'(Oops:|BUG:|WARNING:|Kernel panic|kernel BUG at|'
                    r'general protection fault|Call Trace:|UBSAN:|KASAN:)')
 BEGIN = re.compile(r'^EBP-BEGIN (\S+)\s*$')
-END = re.compile(r'^EBP-END (\S+) rc=(\d+)\s*$')
+END = re.compile(r'^EBP-END (\S+) rc=(\d+)(?: secs=(\d+))?\s*$')
 
 
 @dataclass
@@ -45,10 +45,14 @@ class Tally:
         print(f'SKIP [{self.variant}] {name}: {why}')
 
 
-def split_log(lines: List[str]) -> Tuple[List[str], Dict[str, Tuple[List[str], int]]]:
-    """The kernel's part (before userspace ran) and each framed section."""
+Section = Tuple[List[str], int, int]
+
+
+def split_log(lines: List[str]) -> Tuple[List[str], Dict[str, Section]]:
+    """The kernel's part (before userspace ran) and each framed section:
+    its lines, exit status and seconds."""
     kernel: List[str] = []
-    sections: Dict[str, Tuple[List[str], int]] = {}
+    sections: Dict[str, Section] = {}
     current = None
     body: List[str] = []
     for line in lines:
@@ -57,7 +61,7 @@ def split_log(lines: List[str]) -> Tuple[List[str], Dict[str, Tuple[List[str], i
         if begin:
             current, body = begin.group(1), []
         elif end and current == end.group(1):
-            sections[current] = (body, int(end.group(2)))
+            sections[current] = (body, int(end.group(2)), int(end.group(3) or 0))
             current = None
         elif current:
             body.append(line)
@@ -141,7 +145,8 @@ def main() -> int:
         if name not in sections:
             tally.check(f'{name} ran', False, 'no output framed for it in the log')
             continue
-        body, rc = sections[name]
+        body, rc, secs = sections[name]
+        print(f'---- [{args.variant}] {name}: ran {secs} s in the guest')
         if name.startswith('selftest:'):
             root = kunit_parser.Test()
             root.subtests = check_tap(tally, name, body, kunit_parser)
