@@ -5,8 +5,8 @@
  * sockets NAPI IDs), measure the CPU time a thread burns in an idle
  * epoll_wait().  An instance with busy_poll_usecs set spins about that
  * long; one without params sleeps, unless net.core.busy_poll is on (the OR
- * rule).  The budget reaches napi_busy_loop(), as the napi:napi_poll
- * tracepoint shows.  Messages must arrive, both ways, with and without busy
+ * rule).  The budget and the preference reach napi_busy_loop(), as the
+ * napi:napi_poll tracepoint shows.  Messages must arrive, both ways, with and without busy
  * polling.  Needs root in the initial network namespace and netdevsim.
  */
 #define _GNU_SOURCE
@@ -18,7 +18,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../kselftest_harness.h"
@@ -153,6 +155,7 @@ FIXTURE(napi)
 	int init_ns, ns[2];	/* the initial netns, and one per port */
 	int sock[2];		/* a UDP socket on each side: 192.0.2.1, .2 */
 	int id[2];		/* netdevsim device IDs */
+	char port[2][IFNAMSIZ];	/* the port names */
 	long saved_busy_poll;
 };
 
@@ -177,11 +180,15 @@ FIXTURE_SETUP(napi)
 		ASSERT_EQ(0, unshare(CLONE_NEWNET));
 		self->ns[i] = open("/proc/self/ns/net", O_RDONLY);
 		ASSERT_LE(0, self->ns[i]);
+		/* No IPv6: its unsolicited packets would make NAPI polls. */
+		write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+		write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
 		self->id[i] = 1000 + getpid() % 1000 * 2 + i;
 		snprintf(buf, sizeof(buf), "%d 1", self->id[i]);
 		ASSERT_EQ(0, write_file("/sys/bus/netdevsim/new_device", buf));
 		ifindex[i] = ether_port(name);
 		ASSERT_LT(0, ifindex[i]) TH_LOG("no Ethernet port in netns %d", i);
+		strcpy(self->port[i], name);
 		ASSERT_EQ(0, ifup(name, i + 1));
 		self->sock[i] = udp_socket(i + 1);
 		ASSERT_LE(0, self->sock[i]);
@@ -348,21 +355,28 @@ TEST_F(napi, messages_arrive_both_ways_with_and_without_busy_polling)
 
 #define TRACING "/sys/kernel/tracing"
 
-/* Counts napi:napi_poll events with @budget in the trace buffer. */
-static int napi_polls_with_budget(int budget)
+/* Counts napi:napi_poll events in the trace buffer that end in @tail. */
+static int napi_polls(const char *tail)
 {
-	char line[512], want[32];
+	char line[512];
 	int n = 0;
 	FILE *f = fopen(TRACING "/trace", "r");
 
 	if (!f)
 		return -1;
-	snprintf(want, sizeof(want), " budget %d\n", budget);
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "napi_poll:") && strstr(line, want))
+		if (strstr(line, "napi_poll:") && strstr(line, tail))
 			n++;
 	fclose(f);
 	return n;
+}
+
+static int napi_polls_with_budget(int budget)
+{
+	char tail[32];
+
+	snprintf(tail, sizeof(tail), " budget %d\n", budget);
+	return napi_polls(tail);
 }
 
 TEST_F(napi, budget_reaches_napi_busy_loop)
@@ -390,6 +404,67 @@ TEST_F(napi, budget_reaches_napi_busy_loop)
 			TH_LOG("busy_poll_budget=%d must poll with budget %d", set[i], want[i]);
 		close(ep);
 	}
+}
+
+/* Writes @val to net device attribute @attr of side @i's port.  sysfs shows
+ * a netns's devices only when mounted from it: mount one there, in a mount
+ * namespace of this test's own. */
+static int set_port_attr(FIXTURE_DATA(napi) *self, int i, const char *attr,
+			 const char *val)
+{
+	char dir[] = "/tmp/epoll_bp_sysfs.XXXXXX", path[128];
+	int ret;
+
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    !mkdtemp(dir) || setns(self->ns[i], CLONE_NEWNET))
+		return -errno;
+	ret = mount("sysfs", dir, "sysfs", 0, NULL) ? -errno : 0;
+	if (!ret) {
+		snprintf(path, sizeof(path), "%s/class/net/%s/%s", dir, self->port[i], attr);
+		ret = write_file(path, val);
+		umount(dir);
+	}
+	rmdir(dir);
+	if (setns(self->init_ns, CLONE_NEWNET))
+		return -errno;
+	return ret;
+}
+
+TEST_F(napi, prefer_busy_poll_reaches_napi_busy_loop)
+{
+	/* With napi_defer_hard_irqs and gro_flush_timeout set on the device,
+	 * a busy loop that prefers busy polling ends by arming the NAPI
+	 * watchdog timer, whose softirq poll finds nothing (work 0, budget =
+	 * weight 64); without the preference the loop ends with no such poll.
+	 */
+	char tail[64];
+	int ep, prefer, polls[2];
+
+	if (access(TRACING "/events/napi/napi_poll/enable", W_OK))
+		SKIP(return, "no napi:napi_poll tracepoint (CONFIG_TRACING, tracefs)");
+	ASSERT_EQ(0, set_port_attr(self, 1, "napi_defer_hard_irqs", "1"));
+	ASSERT_EQ(0, set_port_attr(self, 1, "gro_flush_timeout", "200000"));
+	snprintf(tail, sizeof(tail), " device %s work 0 budget %d\n", self->port[1],
+		 EP_NAPI_POLL_WEIGHT);
+	for (prefer = 0; prefer < 2; prefer++) {
+		ep = epoll_create1(0);
+		ASSERT_EQ(0, ep_set(ep, BUSY_USECS / 5, 16, prefer, 0));
+		ASSERT_EQ(0, watch(ep, self->sock[1]));
+		ASSERT_EQ(0, prime(self, ep));
+		usleep(20000);	/* let the receive path's own timers run out */
+		ASSERT_EQ(0, write_file(TRACING "/trace", ""));
+		ASSERT_EQ(0, write_file(TRACING "/events/napi/napi_poll/enable", "1"));
+		idle_wait_cpu(ep);
+		usleep(20000);
+		ASSERT_EQ(0, write_file(TRACING "/events/napi/napi_poll/enable", "0"));
+		polls[prefer] = napi_polls(tail);
+		close(ep);
+	}
+	ksft_print_msg("idle softirq polls after a busy loop: %d with prefer_busy_poll=0, %d with 1\n",
+		       polls[0], polls[1]);
+	EXPECT_EQ(0, polls[0]) TH_LOG("without prefer_busy_poll no watchdog poll");
+	EXPECT_LT(0, polls[1])
+		TH_LOG("prefer_busy_poll=1 must reach napi_busy_loop (NAPI_F_PREFER_BUSY_POLL)");
 }
 
 TEST_HARNESS_MAIN
