@@ -32,9 +32,12 @@ test)
 	echo "EBP-PLAN $(cut -d' ' -f1 /etc/ebp-tests | tr '\n' ' ')demo"
 	accel=$(sed -n 's/.*ebp\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)
 	while read -r name program args; do
+		# Two spin-heavy upstream cases outlast the harness's 30 s
+		# per test under TCG; they run under KVM.
 		if [ "$accel" = tcg ] && [ "$name" = selftest:epoll_wakeup_test ]; then
 			echo "EBP-SKIP $name: global.epoll59: its 100000 wakeup round trips take over 5 min under TCG (it runs under KVM)"
-			args="$args -T epoll59"
+			echo "EBP-SKIP $name: global.epoll60: 10 spinning waiters take 23 s of its 30 s under TCG on an idle host and time out on a busy one (it runs under KVM)"
+			args="$args -T epoll59 -T epoll60"
 		fi
 		# shellcheck disable=SC2086 # $args is a list of arguments
 		run "$name" "$program" $args
