@@ -9,6 +9,15 @@
 variants=${VARIANTS:-rust c}
 passed=0 failed=0 skipped=0
 begin=$(date +%s)
+
+# add_counts FILE LABEL: add a judge's "PASSED FAILED SKIPPED"; a missing
+# file (nothing was judged) counts as one failure named LABEL.
+add_counts() {
+	local p f s
+	read -r p f s 2>/dev/null <"$1" || { p=0 f=1 s=0; echo "FAIL $2"; }
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
 step "make test: KUnit, selftest and demo on the $variants kernels"
 "$EBP_ROOT/scripts/ebp/initramfs.sh"
 for variant in $variants; do
@@ -25,9 +34,7 @@ for variant in $variants; do
 			--kunit-dir "$EBP_CACHE/src/linux/tools/testing/kunit" \
 			--counts "$counts" || true
 	fi
-	# A variant that could not be built or judged counts as one failure.
-	read -r p f s 2>/dev/null <"$counts" || { p=0 f=1 s=0; echo "FAIL [$variant] build or judge step"; }
-	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	add_counts "$counts" "[$variant] build or judge step"
 	printf '    %s variant tested in %ds\n' "$variant" $(($(date +%s) - start)) >&2
 done
 # The differential stream must have the same outcomes on both kernels.
@@ -46,8 +53,7 @@ if [[ " $variants " == *" rust "* && " $variants " == *" c "* ]]; then
 		python3 "$EBP_ROOT/scripts/ebp/diff_compare.py" --calls \
 			--rust "$EBP_CACHE/logs/replay-rust.log" --c "$EBP_CACHE/logs/replay-c.log" || true
 	fi
-	read -r p f s 2>/dev/null <"$counts" || { p=0 f=1 s=0; echo "FAIL [rust=c] differential comparison"; }
-	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	add_counts "$counts" "[rust=c] differential comparison"
 else
 	echo "note: the Rust/C differential needs VARIANTS with both rust and c"
 fi

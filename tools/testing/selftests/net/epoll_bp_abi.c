@@ -94,7 +94,7 @@ TEST_F(abi, set_then_get_round_trips)
 	struct epoll_params p;
 	size_t i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		p = cases[i];
 		ASSERT_EQ(0, ep_ioctl(self->ep, EPIOCSPARAMS, &p));
 		EXPECT_EQ(ep_packed(&cases[i]), ep_now(self->ep))
@@ -202,7 +202,7 @@ TEST_F(abi, other_commands_are_einval)
 	size_t i;
 
 	ASSERT_EQ(0, ep_set(self->ep, 3, 2, 1, 0));
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		memset(&p, 0, sizeof(p));
 		EXPECT_EQ(-EINVAL, ep_ioctl(self->ep, cmds[i], &p))
 			TH_LOG("command %#lx on an epoll fd must be EINVAL", cmds[i]);
@@ -215,7 +215,7 @@ TEST(non_epoll_files_are_enotty)
 	char path[] = "/tmp/epoll_bp_abi.XXXXXX";
 	struct epoll_params p = { 0 };
 	int fds[7], pipefd[2], i;
-	const char *what[] = {
+	static const char * const what[] = {
 		"unix socket", "udp socket", "pipe", "pipe (write end)",
 		"eventfd", "regular file", "memfd",
 	};

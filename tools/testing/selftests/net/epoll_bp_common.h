@@ -93,14 +93,33 @@ struct ep_cap_data {
 	uint32_t effective, permitted, inheritable;
 };
 
+/* The calling thread's capabilities, as capget() gives them; 0 or -errno. */
+static inline int ep_capget(struct ep_cap_header *hdr, struct ep_cap_data data[2])
+{
+	hdr->version = 0x20080522;	/* _LINUX_CAPABILITY_VERSION_3 */
+	hdr->pid = 0;
+	return syscall(SYS_capget, hdr, data) ? -errno : 0;
+}
+
+/* Whether the calling thread has @cap in its effective set; or -errno. */
+static inline int ep_has_effective_cap(int cap)
+{
+	struct ep_cap_header hdr;
+	struct ep_cap_data data[2];
+	int ret = ep_capget(&hdr, data);
+
+	return ret ? ret : !!(data[cap / 32].effective & (1U << (cap % 32)));
+}
+
 /* Drops @cap from the calling thread's effective set; 0 or -errno. */
 static inline int ep_drop_effective_cap(int cap)
 {
-	struct ep_cap_header hdr = { 0x20080522, 0 };	/* _LINUX_CAPABILITY_VERSION_3 */
+	struct ep_cap_header hdr;
 	struct ep_cap_data data[2];
+	int ret = ep_capget(&hdr, data);
 
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
+	if (ret)
+		return ret;
 	data[cap / 32].effective &= ~(1U << (cap % 32));
 	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }

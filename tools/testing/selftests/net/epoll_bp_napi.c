@@ -220,7 +220,8 @@ FIXTURE_TEARDOWN(napi)
 }
 
 /* Sends one message to side 1 and takes it through @ep, which records the
- * socket's NAPI ID if busy polling is on for it. */
+ * socket's NAPI ID if busy polling is on for it.
+ */
 static int prime(FIXTURE_DATA(napi) *self, int ep)
 {
 	struct epoll_event ev;
@@ -309,7 +310,8 @@ TEST_F(napi, instance_usecs_win_over_the_sysctl_time)
 }
 
 /* Sends MESSAGES numbered messages from side @from to the other side and
- * takes each through epoll instance @ep; returns how many arrived right. */
+ * takes each through epoll instance @ep; returns how many arrived right.
+ */
 static int exchange(FIXTURE_DATA(napi) *self, int ep, int from)
 {
 	int to = !from, i, good = 0;
@@ -382,7 +384,8 @@ static int napi_polls_with_budget(int budget)
 TEST_F(napi, budget_reaches_napi_busy_loop)
 {
 	/* Budgets as set, and what napi_busy_loop() must get.  64 is left
-	 * out: softirq NAPI polls use the weight, 64, too. */
+	 * out: softirq NAPI polls use the weight, 64, too.
+	 */
 	static const int set[] = { 0, 16, 1000 }, want[] = { 8, 16, 1000 };
 	int ep, i, polls;
 
@@ -408,7 +411,8 @@ TEST_F(napi, budget_reaches_napi_busy_loop)
 
 /* Writes @val to net device attribute @attr of side @i's port.  sysfs shows
  * a netns's devices only when mounted from it: mount one there, in a mount
- * namespace of this test's own. */
+ * namespace of this test's own.
+ */
 static int set_port_attr(FIXTURE_DATA(napi) *self, int i, const char *attr,
 			 const char *val)
 {

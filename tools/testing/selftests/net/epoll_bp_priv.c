@@ -12,17 +12,6 @@
 #include "../kselftest_harness.h"
 #include "epoll_bp_common.h"
 
-/* Whether the calling thread has @cap in its effective set. */
-static int has_effective_cap(int cap)
-{
-	struct ep_cap_header hdr = { 0x20080522, 0 };
-	struct ep_cap_data data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	return !!(data[cap / 32].effective & (1U << (cap % 32)));
-}
-
 FIXTURE(priv)
 {
 	int ep;
@@ -51,7 +40,7 @@ TEST_F(priv, root_may_set_up_to_65535)
 TEST_F(priv, budget_above_64_without_cap_net_admin_is_eperm)
 {
 	ASSERT_EQ(0, ep_drop_effective_cap(EP_CAP_NET_ADMIN));
-	ASSERT_EQ(0, has_effective_cap(EP_CAP_NET_ADMIN));
+	ASSERT_EQ(0, ep_has_effective_cap(EP_CAP_NET_ADMIN));
 
 	EXPECT_EQ(0, ep_set(self->ep, 10, EP_NAPI_POLL_WEIGHT, 1, 0))
 		TH_LOG("a budget of 64 needs no privilege");
@@ -88,7 +77,7 @@ TEST_F(priv, root_of_a_user_namespace_is_eperm)
 
 	ASSERT_EQ(0, unshare(CLONE_NEWUSER))
 		TH_LOG("unshare(CLONE_NEWUSER): %s", strerror(errno));
-	ASSERT_EQ(1, has_effective_cap(EP_CAP_NET_ADMIN))
+	ASSERT_EQ(1, ep_has_effective_cap(EP_CAP_NET_ADMIN))
 		TH_LOG("a new user namespace grants CAP_NET_ADMIN inside it");
 
 	/* Both an instance from before and one made inside are refused. */

@@ -17,7 +17,7 @@
 #include "epoll_bp_common.h"
 
 static const uint32_t usecs_set[] = { 0, 100, 200000, EP_S32_MAX };
-static const uint16_t budget_set[] = { 0, 8, EP_NAPI_POLL_WEIGHT, UINT16_MAX };
+static const uint32_t budget_set[] = { 0, 8, EP_NAPI_POLL_WEIGHT, UINT16_MAX };
 
 struct race {
 	int ep;
@@ -39,15 +39,7 @@ static unsigned int next_rand(unsigned int *state)
 	return *state >> 8;
 }
 
-static int in_set16(uint16_t v, const uint16_t *set, int n)
-{
-	while (n--)
-		if (set[n] == v)
-			return 1;
-	return 0;
-}
-
-static int in_set32(uint32_t v, const uint32_t *set, int n)
+static int in_set(uint32_t v, const uint32_t *set, int n)
 {
 	while (n--)
 		if (set[n] == v)
@@ -82,8 +74,8 @@ static void *getter(void *arg)
 			atomic_fetch_add(&r->bad_errno, 1);
 			continue;
 		}
-		if (!in_set32(p.busy_poll_usecs, usecs_set, 4) ||
-		    !in_set16(p.busy_poll_budget, budget_set, 4) ||
+		if (!in_set(p.busy_poll_usecs, usecs_set, 4) ||
+		    !in_set(p.busy_poll_budget, budget_set, 4) ||
 		    p.prefer_busy_poll > 1 || p.__pad)
 			atomic_fetch_add(&r->torn, 1);
 		atomic_fetch_add(&r->gets, 1);
@@ -154,10 +146,10 @@ TEST(set_get_wait_close_race)
 	void *(*const roles[])(void *) = {
 		setter, setter, getter, getter, waiter, victim_user, victim_user, closer,
 	};
-	pthread_t threads[sizeof(roles) / sizeof(roles[0])];
+	pthread_t threads[ARRAY_SIZE(roles)];
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct race r = { 0 };
-	int efd, i, n = sizeof(roles) / sizeof(roles[0]);
+	int efd, i, n = ARRAY_SIZE(roles);
 
 	r.ep = epoll_create1(0);
 	ASSERT_LE(0, r.ep);
