@@ -2,6 +2,8 @@
 #
 #   make run        build the Rust kernel, boot it under QEMU, run the demo
 #   make test       build both variants, boot each, run KUnit and selftests
+#   make test-debug the same on KASAN/UBSAN/lockdep/kmemleak and KCSAN
+#                   builds of the Rust kernel, with the long fuzzer run
 #
 # Each target names the script in scripts/ebp/ that does the work.
 # Generated files live in .cache/ (EBP_CACHE=dir to move it).
@@ -12,7 +14,7 @@ CACHE := $(or $(EBP_CACHE),$(CURDIR)/.cache)
 T = @start=$$(date +%s); echo "==> make $@: $(1)";
 DONE = ; rc=$$?; echo "==> make $@: done in $$(( $$(date +%s) - start ))s"; exit $$rc
 
-.PHONY: all deps source kernel image-path initramfs run test clean distclean help
+.PHONY: all deps source kernel image-path initramfs run test test-debug clean distclean help
 
 all: help
 
@@ -42,6 +44,10 @@ run: deps
 # test.sh prints its own timing: its last line must be "N passed, M failed".
 test: deps
 	@$(SCRIPTS)/test.sh
+
+# Cold: two more kernel builds (~10 min each), then ~15 min per boot (TCG).
+test-debug: deps
+	@$(SCRIPTS)/test-debug.sh
 
 clean:
 	rm -rf $(CACHE)/build $(CACHE)/initramfs $(CACHE)/logs $(CACHE)/cargo

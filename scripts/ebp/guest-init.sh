@@ -21,6 +21,15 @@ run() {
 	echo "EBP-END $name rc=$? secs=$(($(date +%s) - start))"
 }
 
+# leak_report: what kmemleak finds now, whole; fails if it finds anything.
+leak_report() {
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	echo "$leaks"
+	[ -z "$leaks" ]
+}
+
 job=$(sed -n 's/.*ebp\.job=\([a-z]*\).*/\1/p' /proc/cmdline)
 echo "EBP-GUEST-UP job=$job"
 case "$job" in
@@ -28,8 +37,22 @@ demo)
 	run demo /bin/epoll-bp-demo
 	;;
 test)
+	# Sizes of the reliability tests: short in make test, long in
+	# make test-debug.
+	export EPOLL_BP_FUZZ_SECS="$(sed -n 's/.*ebp\.fuzz=\([0-9]*\).*/\1/p' /proc/cmdline)"
+	export EPOLL_BP_STRESS_ROUNDS="$(sed -n 's/.*ebp\.stress=\([0-9]*\).*/\1/p' /proc/cmdline)"
+	[ -n "$EPOLL_BP_FUZZ_SECS" ] || EPOLL_BP_FUZZ_SECS=10
+	[ -n "$EPOLL_BP_STRESS_ROUNDS" ] || EPOLL_BP_STRESS_ROUNDS=3
+	# A kmemleak kernel: forget what booting left behind; the last
+	# section reports what the tests leaked.
+	kmemleak=/sys/kernel/debug/kmemleak
+	leakcheck=
+	if [ -w $kmemleak ]; then
+		echo clear >$kmemleak
+		leakcheck=" kmemleak"
+	fi
 	# The host checks that every planned program reported back.
-	echo "EBP-PLAN $(cut -d' ' -f1 /etc/ebp-tests | tr '\n' ' ')demo"
+	echo "EBP-PLAN $(cut -d' ' -f1 /etc/ebp-tests | tr '\n' ' ')demo$leakcheck"
 	accel=$(sed -n 's/.*ebp\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)
 	while read -r name program args; do
 		# Two spin-heavy upstream cases outlast the harness's 30 s
@@ -43,6 +66,11 @@ test)
 		run "$name" "$program" $args
 	done </etc/ebp-tests
 	run demo /bin/epoll-bp-demo
+	if [ -n "$leakcheck" ]; then
+		# kmemleak reports objects older than 5 s, after two scans.
+		sleep 6
+		run kmemleak leak_report
+	fi
 	;;
 replay)
 	# ebp.replay=BITS,SEED,CALLS: one differential stream, call by call.

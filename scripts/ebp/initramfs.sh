@@ -46,6 +46,13 @@ selftest epoll_bp_priv net/epoll_bp_priv.c
 selftest epoll_bp_priv_32 net/epoll_bp_priv.c -m32
 selftest epoll_bp_race net/epoll_bp_race.c
 selftest epoll_bp_napi net/epoll_bp_napi.c
+# Reliability: usercopy faults, leaks, and the fuzzer (KTAP of its own;
+# ebp.fuzz=SECS and ebp.stress=ROUNDS on the kernel command line size them).
+selftest epoll_bp_fault net/epoll_bp_fault.c
+selftest epoll_bp_fault_32 net/epoll_bp_fault.c -m32
+selftest epoll_bp_stress net/epoll_bp_stress.c
+selftest epoll_bp_fuzz net/epoll_bp_fuzz.c
+selftest epoll_bp_fuzz_32 net/epoll_bp_fuzz.c -m32
 # The differential stream: 8 seeds x 35000 calls, 64- and 32-bit; the host
 # compares its digests between the Rust and the C kernel.
 diff_args="-s 1 -s 2 -s 3 -s 4 -s 5 -s 6 -s 7 -s 8 -n 35000"

@@ -2,6 +2,8 @@
 # Configure and build one kernel variant out of tree:
 #   kernel.sh rust   CONFIG_EPOLL_BUSY_POLL_RUST=y (the default)
 #   kernel.sh c      the in-tree C implementation, from the same tree
+#   kernel.sh kasan  Rust, plus kernel/configs/epoll_busy_poll_kasan.config
+#   kernel.sh kcsan  Rust, plus kernel/configs/epoll_busy_poll_kcsan.config
 # The config is tinyconfig plus .config.fragment; it is redone only when the
 # fragment changes.  Prints nothing on stdout; the bzImage path is
 # .cache/build/VARIANT/arch/x86/boot/bzImage (`make -s image-path`).
@@ -9,11 +11,17 @@
 
 variant=${1:-rust}
 # The variant's own lines replace the fragment's: the C variant has no
-# Rust implementation, so none of its options either.
+# Rust implementation, so none of its options either.  The debug variants
+# are the Rust kernel with a sanitizer fragment on top.
+extra=/dev/null
 case "$variant" in
 rust) drop='^CONFIG_EPOLL_BUSY_POLL_RUST=' own=CONFIG_EPOLL_BUSY_POLL_RUST=y ;;
 c) drop='^CONFIG_EPOLL_BUSY_POLL_RUST' own=CONFIG_EPOLL_BUSY_POLL_RUST=n ;;
-*) die "unknown VARIANT=$variant: use rust or c" ;;
+kasan | kcsan)
+	drop='^CONFIG_EPOLL_BUSY_POLL_RUST=' own=CONFIG_EPOLL_BUSY_POLL_RUST=y
+	extra=$EBP_ROOT/kernel/configs/epoll_busy_poll_$variant.config
+	;;
+*) die "unknown VARIANT=$variant: use rust, c, kasan or kcsan" ;;
 esac
 
 "$EBP_ROOT/scripts/ebp/overlay.sh"
@@ -26,10 +34,11 @@ fragment=$out/ebp.fragment
 {
 	grep -v "$drop" "$EBP_ROOT/.config.fragment"
 	echo "$own"
+	cat "$extra"
 } >"$fragment.new"
 stamp=$( (cat "$fragment.new"; cat "$EBP_CACHE/src/pristine") | sha256sum | cut -c1-16)
 if [ "$(cat "$out/ebp.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$out/.config" ]; then
-	step "configuring $variant kernel: tinyconfig + .config.fragment"
+	step "configuring $variant kernel: tinyconfig + .config.fragment$([ "$extra" = /dev/null ] || echo " + ${extra#"$EBP_ROOT"/}")"
 	kmake -s rustavailable >/dev/null ||
 		die "Rust is not usable for this kernel: run 'make deps', then 'make -C $src LLVM=$LLVM rustavailable' for why"
 	kmake -s tinyconfig >/dev/null

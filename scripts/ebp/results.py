@@ -19,8 +19,15 @@ RUST_SYMBOLS = ['ep_busy_poll_ioctl', 'ep_busy_poll_on',
 # The C ioctl handler the Rust code replaces.
 C_ONLY_SYMBOL = 'ep_eventpoll_bp_ioctl'
 KUNIT_SUITE = 'epoll_busy_poll_rust'
+# Reports from the kernel: oops, BUG, WARN (lockdep's too), sanitizers,
+# hung tasks and RCU stalls (INFO:), kmemleak's console notice.
 SPLAT = re.compile(r'(Oops:|BUG:|WARNING:|Kernel panic|kernel BUG at|'
-                   r'general protection fault|Call Trace:|UBSAN:|KASAN:)')
+                   r'general protection fault|Call Trace:|UBSAN:|KASAN:|'
+                   r'KCSAN:|INFO: |kmemleak: .*suspected memory leak)')
+# Where a report ends: its "end trace" line or the closing rule of a
+# sanitizer report.
+REPORT_END = re.compile(r'(---\[ end trace|^\[?[ \d.\]]*={20,})')
+REPORT_MAX_LINES = 200
 BEGIN = re.compile(r'^EBP-BEGIN (\S+)\s*$')
 END = re.compile(r'^EBP-END (\S+) rc=(\d+)(?: secs=(\d+))?\s*$')
 
@@ -70,6 +77,27 @@ def split_log(lines: List[str]) -> Tuple[List[str], Dict[str, Section]]:
     return kernel, sections
 
 
+def reports(lines: List[str]) -> List[List[str]]:
+    """Each kernel report in the log, whole: from its first line (with
+    the rule above it, for sanitizers) to its end, at most
+    REPORT_MAX_LINES lines."""
+    found: List[List[str]] = []
+    i = 0
+    while i < len(lines):
+        if not SPLAT.search(lines[i]):
+            i += 1
+            continue
+        start = i - 1 if i and REPORT_END.search(lines[i - 1]) else i
+        end = i + 1
+        while end < len(lines) and end - start < REPORT_MAX_LINES:
+            end += 1
+            if REPORT_END.search(lines[end - 1]) or lines[end - 1].startswith('EBP-'):
+                break
+        found.append(lines[start:end])
+        i = end
+    return found
+
+
 def leaf_tests(test) -> list:
     if not test.subtests:
         return [test]
@@ -94,7 +122,8 @@ def check_tap(tally: Tally, label: str, lines: List[str], kunit_parser) -> list:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--variant', required=True, choices=['rust', 'c'])
+    ap.add_argument('--variant', required=True, choices=['rust', 'c', 'kasan', 'kcsan'],
+                    help='kasan and kcsan are debug builds of the Rust kernel')
     ap.add_argument('--log', required=True, type=Path)
     ap.add_argument('--system-map', required=True, type=Path)
     ap.add_argument('--kunit-dir', required=True, type=Path,
@@ -111,13 +140,16 @@ def main() -> int:
 
     tally.check('guest booted, ran its job and powered off',
                 any(line.startswith('EBP-DONE') for line in lines))
-    splats = [line for line in lines if SPLAT.search(line)]
-    tally.check('console has no oops, WARN or BUG', not splats,
-                '; '.join(splats[:5]))
+    found = reports(lines)
+    for report in found:
+        print(f'---- [{args.variant}] kernel report:')
+        print('\n'.join(f'    | {line}' for line in report))
+    tally.check('console has no oops, WARN, BUG or sanitizer/lockdep/kmemleak report',
+                not found, f'{len(found)} reports, printed above')
 
     symbols = set(line.split()[-1] for line in
                   args.system_map.read_text().splitlines() if line.strip())
-    if args.variant == 'rust':
+    if args.variant != 'c':
         missing = [s for s in RUST_SYMBOLS if s not in symbols]
         tally.check('System.map has the Rust entry points', not missing,
                     f'missing {missing}')
@@ -151,7 +183,7 @@ def main() -> int:
             root = kunit_parser.Test()
             root.subtests = check_tap(tally, name, body, kunit_parser)
             outcomes[name] = [(t.name, t.status.name) for t in leaf_tests(root)]
-        elif name == 'demo':
+        elif name == 'demo' or rc:
             print('\n'.join(f'    | {line}' for line in body))
         tally.check(f'{name} exited 0', rc == 0, f'exit status {rc}')
 

@@ -6,140 +6,29 @@
  * epoll_wait().  An instance with busy_poll_usecs set spins about that
  * long; one without params sleeps, unless net.core.busy_poll is on (the OR
  * rule).  The budget and the preference reach napi_busy_loop(), as the
- * napi:napi_poll tracepoint shows.  Messages must arrive, both ways, with and without busy
- * polling.  Needs root in the initial network namespace and netdevsim.
+ * napi:napi_poll tracepoint shows.  Messages must arrive, both ways, with
+ * and without busy polling.  Needs root in the initial network namespace and netdevsim.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <net/if.h>
-#include <net/if_arp.h>
-#include <netinet/in.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "../kselftest_harness.h"
 #include "epoll_bp_common.h"
+#include "epoll_bp_nsim.h"
 
 #define BUSY_USECS 50000	/* per-instance busy-poll time: 50 ms */
 #define WAIT_MS 100		/* an idle epoll_wait() lasts twice that */
 #define PORT 4242
 #define MESSAGES 200
 
-/* Writes @s to the sysfs or procfs file @path; 0 or -errno. */
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return atol(buf);
-}
-
 static int set_busy_poll_sysctl(long usecs)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%ld", usecs);
-	return write_file("/proc/sys/net/core/busy_poll", buf);
-}
-
-/* The Ethernet port in the current netns (a new one may also hold sit0). */
-static int ether_port(char *name)
-{
-	struct if_nameindex *ifs, *i;
-	struct ifreq ifr;
-	int s = socket(AF_INET, SOCK_DGRAM, 0), found = 0;
-
-	ifs = if_nameindex();
-	for (i = ifs; i && i->if_index; i++) {
-		memset(&ifr, 0, sizeof(ifr));
-		strncpy(ifr.ifr_name, i->if_name, IFNAMSIZ - 1);
-		if (!ioctl(s, SIOCGIFHWADDR, &ifr) &&
-		    ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER) {
-			strcpy(name, i->if_name);
-			found = i->if_index;
-			break;
-		}
-	}
-	if_freenameindex(ifs);
-	close(s);
-	return found;
-}
-
-/* Gives @name address 192.0.2.@host/24 (TEST-NET-1) and brings it up. */
-static int ifup(const char *name, int host)
-{
-	struct sockaddr_in *sin;
-	struct ifreq ifr;
-	int s = socket(AF_INET, SOCK_DGRAM, 0), ret = 0;
-
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-	sin = (struct sockaddr_in *)&ifr.ifr_addr;
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(0xc0000200 | host);
-	if (ioctl(s, SIOCSIFADDR, &ifr))
-		ret = -errno;
-	sin->sin_addr.s_addr = htonl(0xffffff00);
-	if (!ret && ioctl(s, SIOCSIFNETMASK, &ifr))
-		ret = -errno;
-	if (!ret && ioctl(s, SIOCGIFFLAGS, &ifr))
-		ret = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr))
-		ret = -errno;
-	close(s);
-	return ret;
-}
-
-static int udp_socket(int host)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(PORT),
-		.sin_addr.s_addr = htonl(0xc0000200 | host),
-	};
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-
-	if (s >= 0 && bind(s, (struct sockaddr *)&sin, sizeof(sin))) {
-		close(s);
-		return -1;
-	}
-	return s;
-}
-
-static int send_to(int s, int host, const void *buf, size_t len)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(PORT),
-		.sin_addr.s_addr = htonl(0xc0000200 | host),
-	};
-
-	return sendto(s, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) ==
-	       (ssize_t)len ? 0 : -errno;
+	return nsim_write_file("/proc/sys/net/core/busy_poll", buf);
 }
 
 static long thread_cpu_usecs(void)
@@ -152,69 +41,29 @@ static long thread_cpu_usecs(void)
 
 FIXTURE(napi)
 {
-	int init_ns, ns[2];	/* the initial netns, and one per port */
-	int sock[2];		/* a UDP socket on each side: 192.0.2.1, .2 */
-	int id[2];		/* netdevsim device IDs */
-	char port[2][IFNAMSIZ];	/* the port names */
+	struct nsim_pair nsim;
 	long saved_busy_poll;
 };
 
 FIXTURE_SETUP(napi)
 {
-	char name[IFNAMSIZ], link[64], buf[32];
-	int ifindex[2], i;
+	const char *why;
+	int ret;
 
-	self->ns[0] = self->ns[1] = self->sock[0] = self->sock[1] = -1;
-	self->id[0] = self->id[1] = 0;
-	if (access("/sys/bus/netdevsim/new_device", W_OK))
-		SKIP(return, "no netdevsim (CONFIG_NETDEVSIM) or not root");
-	self->saved_busy_poll = read_long("/proc/sys/net/core/busy_poll");
+	self->saved_busy_poll = -1;
+	ret = nsim_pair_create(&self->nsim, PORT, &why);
+	if (ret == -ENODEV && access("/sys/bus/netdevsim/new_device", W_OK))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", why);
+	self->saved_busy_poll = nsim_read_long("/proc/sys/net/core/busy_poll");
 	ASSERT_LE(0, self->saved_busy_poll)
 		TH_LOG("net.core.busy_poll exists only in the initial netns");
 	ASSERT_EQ(0, set_busy_poll_sysctl(0));
-	self->init_ns = open("/proc/self/ns/net", O_RDONLY);
-	ASSERT_LE(0, self->init_ns);
-
-	for (i = 0; i < 2; i++) {
-		/* A port created by new_device lands in the writer's netns. */
-		ASSERT_EQ(0, unshare(CLONE_NEWNET));
-		self->ns[i] = open("/proc/self/ns/net", O_RDONLY);
-		ASSERT_LE(0, self->ns[i]);
-		/* No IPv6: its unsolicited packets would make NAPI polls. */
-		write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-		write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-		self->id[i] = 1000 + getpid() % 1000 * 2 + i;
-		snprintf(buf, sizeof(buf), "%d 1", self->id[i]);
-		ASSERT_EQ(0, write_file("/sys/bus/netdevsim/new_device", buf));
-		ifindex[i] = ether_port(name);
-		ASSERT_LT(0, ifindex[i]) TH_LOG("no Ethernet port in netns %d", i);
-		strcpy(self->port[i], name);
-		ASSERT_EQ(0, ifup(name, i + 1));
-		self->sock[i] = udp_socket(i + 1);
-		ASSERT_LE(0, self->sock[i]);
-		ASSERT_EQ(0, setns(self->init_ns, CLONE_NEWNET));
-	}
-	snprintf(link, sizeof(link), "%d:%d %d:%d", self->ns[0], ifindex[0],
-		 self->ns[1], ifindex[1]);
-	ASSERT_EQ(0, write_file("/sys/bus/netdevsim/link_device", link))
-		TH_LOG("linking the two netdevsim ports failed");
 }
 
 FIXTURE_TEARDOWN(napi)
 {
-	char buf[16];
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if (self->sock[i] >= 0)
-			close(self->sock[i]);
-		if (self->id[i]) {
-			snprintf(buf, sizeof(buf), "%d", self->id[i]);
-			write_file("/sys/bus/netdevsim/del_device", buf);
-		}
-		if (self->ns[i] >= 0)
-			close(self->ns[i]);
-	}
+	nsim_pair_destroy(&self->nsim);
 	if (self->saved_busy_poll >= 0)
 		set_busy_poll_sysctl(self->saved_busy_poll);
 }
@@ -227,11 +76,11 @@ static int prime(FIXTURE_DATA(napi) *self, int ep)
 	struct epoll_event ev;
 	char buf[8];
 
-	if (send_to(self->sock[0], 2, "prime", 5))
+	if (nsim_send(self->nsim.sock[0], 2, PORT, "prime", 5))
 		return -1;
 	if (epoll_wait(ep, &ev, 1, 5000) != 1)
 		return -1;
-	return recv(self->sock[1], buf, sizeof(buf), 0) == 5 ? 0 : -1;
+	return recv(self->nsim.sock[1], buf, sizeof(buf), 0) == 5 ? 0 : -1;
 }
 
 /* CPU time (us) the thread burns in one idle WAIT_MS epoll_wait(). */
@@ -258,8 +107,8 @@ TEST_F(napi, per_instance_params_busy_poll_and_others_sleep)
 	long cpu_busy, cpu_idle;
 
 	ASSERT_EQ(0, ep_set(busy, BUSY_USECS, 16, 0, 0));
-	ASSERT_EQ(0, watch(busy, self->sock[1]));
-	ASSERT_EQ(0, watch(idle, self->sock[1]));
+	ASSERT_EQ(0, watch(busy, self->nsim.sock[1]));
+	ASSERT_EQ(0, watch(idle, self->nsim.sock[1]));
 
 	ASSERT_EQ(0, prime(self, busy));
 	cpu_busy = idle_wait_cpu(busy);
@@ -280,7 +129,7 @@ TEST_F(napi, sysctl_turns_busy_polling_on_for_instances_without_params)
 	int ep = epoll_create1(0);
 	long cpu;
 
-	ASSERT_EQ(0, watch(ep, self->sock[1]));
+	ASSERT_EQ(0, watch(ep, self->nsim.sock[1]));
 	ASSERT_EQ(0, set_busy_poll_sysctl(BUSY_USECS));
 	ASSERT_EQ(0, prime(self, ep));
 	cpu = idle_wait_cpu(ep);
@@ -299,7 +148,7 @@ TEST_F(napi, instance_usecs_win_over_the_sysctl_time)
 
 	/* The sysctl turns polling on for 1 ms; the instance asks for 50. */
 	ASSERT_EQ(0, ep_set(ep, BUSY_USECS, 0, 0, 0));
-	ASSERT_EQ(0, watch(ep, self->sock[1]));
+	ASSERT_EQ(0, watch(ep, self->nsim.sock[1]));
 	ASSERT_EQ(0, set_busy_poll_sysctl(1000));
 	ASSERT_EQ(0, prime(self, ep));
 	cpu = idle_wait_cpu(ep);
@@ -321,11 +170,11 @@ static int exchange(FIXTURE_DATA(napi) *self, int ep, int from)
 
 	for (i = 0; i < MESSAGES; i++) {
 		snprintf(out, sizeof(out), "message %d", i);
-		if (send_to(self->sock[from], to + 1, out, strlen(out)))
+		if (nsim_send(self->nsim.sock[from], to + 1, PORT, out, strlen(out)))
 			break;
 		if (epoll_wait(ep, &ev, 1, 5000) != 1)
 			break;
-		n = recv(self->sock[to], in, sizeof(in) - 1, 0);
+		n = recv(self->nsim.sock[to], in, sizeof(in) - 1, 0);
 		if (n < 0)
 			break;
 		in[n] = 0;
@@ -342,8 +191,8 @@ TEST_F(napi, messages_arrive_both_ways_with_and_without_busy_polling)
 		busy[i] = epoll_create1(0);
 		idle[i] = epoll_create1(0);
 		ASSERT_EQ(0, ep_set(busy[i], 200, 8, 1, 0));
-		ASSERT_EQ(0, watch(busy[i], self->sock[i]));
-		ASSERT_EQ(0, watch(idle[i], self->sock[i]));
+		ASSERT_EQ(0, watch(busy[i], self->nsim.sock[i]));
+		ASSERT_EQ(0, watch(idle[i], self->nsim.sock[i]));
 	}
 	EXPECT_EQ(MESSAGES, exchange(self, busy[1], 0)) TH_LOG("1 -> 2, busy polling");
 	EXPECT_EQ(MESSAGES, exchange(self, busy[0], 1)) TH_LOG("2 -> 1, busy polling");
@@ -394,12 +243,12 @@ TEST_F(napi, budget_reaches_napi_busy_loop)
 	for (i = 0; i < 3; i++) {
 		ep = epoll_create1(0);
 		ASSERT_EQ(0, ep_set(ep, BUSY_USECS / 5, set[i], 0, 0));
-		ASSERT_EQ(0, watch(ep, self->sock[1]));
+		ASSERT_EQ(0, watch(ep, self->nsim.sock[1]));
 		ASSERT_EQ(0, prime(self, ep));
-		ASSERT_EQ(0, write_file(TRACING "/trace", ""));
-		ASSERT_EQ(0, write_file(TRACING "/events/napi/napi_poll/enable", "1"));
+		ASSERT_EQ(0, nsim_write_file(TRACING "/trace", ""));
+		ASSERT_EQ(0, nsim_write_file(TRACING "/events/napi/napi_poll/enable", "1"));
 		idle_wait_cpu(ep);
-		ASSERT_EQ(0, write_file(TRACING "/events/napi/napi_poll/enable", "0"));
+		ASSERT_EQ(0, nsim_write_file(TRACING "/events/napi/napi_poll/enable", "0"));
 		polls = napi_polls_with_budget(want[i]);
 		ksft_print_msg("busy_poll_budget=%d: %d napi polls with budget %d\n",
 			       set[i], polls, want[i]);
@@ -420,16 +269,16 @@ static int set_port_attr(FIXTURE_DATA(napi) *self, int i, const char *attr,
 	int ret;
 
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    !mkdtemp(dir) || setns(self->ns[i], CLONE_NEWNET))
+	    !mkdtemp(dir) || setns(self->nsim.ns[i], CLONE_NEWNET))
 		return -errno;
 	ret = mount("sysfs", dir, "sysfs", 0, NULL) ? -errno : 0;
 	if (!ret) {
-		snprintf(path, sizeof(path), "%s/class/net/%s/%s", dir, self->port[i], attr);
-		ret = write_file(path, val);
+		snprintf(path, sizeof(path), "%s/class/net/%s/%s", dir, self->nsim.port[i], attr);
+		ret = nsim_write_file(path, val);
 		umount(dir);
 	}
 	rmdir(dir);
-	if (setns(self->init_ns, CLONE_NEWNET))
+	if (setns(self->nsim.init_ns, CLONE_NEWNET))
 		return -errno;
 	return ret;
 }
@@ -448,19 +297,19 @@ TEST_F(napi, prefer_busy_poll_reaches_napi_busy_loop)
 		SKIP(return, "no napi:napi_poll tracepoint (CONFIG_TRACING, tracefs)");
 	ASSERT_EQ(0, set_port_attr(self, 1, "napi_defer_hard_irqs", "1"));
 	ASSERT_EQ(0, set_port_attr(self, 1, "gro_flush_timeout", "200000"));
-	snprintf(tail, sizeof(tail), " device %s work 0 budget %d\n", self->port[1],
+	snprintf(tail, sizeof(tail), " device %s work 0 budget %d\n", self->nsim.port[1],
 		 EP_NAPI_POLL_WEIGHT);
 	for (prefer = 0; prefer < 2; prefer++) {
 		ep = epoll_create1(0);
 		ASSERT_EQ(0, ep_set(ep, BUSY_USECS / 5, 16, prefer, 0));
-		ASSERT_EQ(0, watch(ep, self->sock[1]));
+		ASSERT_EQ(0, watch(ep, self->nsim.sock[1]));
 		ASSERT_EQ(0, prime(self, ep));
 		usleep(20000);	/* let the receive path's own timers run out */
-		ASSERT_EQ(0, write_file(TRACING "/trace", ""));
-		ASSERT_EQ(0, write_file(TRACING "/events/napi/napi_poll/enable", "1"));
+		ASSERT_EQ(0, nsim_write_file(TRACING "/trace", ""));
+		ASSERT_EQ(0, nsim_write_file(TRACING "/events/napi/napi_poll/enable", "1"));
 		idle_wait_cpu(ep);
 		usleep(20000);
-		ASSERT_EQ(0, write_file(TRACING "/events/napi/napi_poll/enable", "0"));
+		ASSERT_EQ(0, nsim_write_file(TRACING "/events/napi/napi_poll/enable", "0"));
 		polls[prefer] = napi_polls(tail);
 		close(ep);
 	}
