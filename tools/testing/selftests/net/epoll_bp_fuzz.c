@@ -33,6 +33,7 @@
 #include "epoll_bp_common.h"
 #include "epoll_bp_nsim.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PORT 4300
 #define NSOCKS 8		/* sockets to watch; sock 0 stays in every slot */
 #define NSLOTS 4		/* shared epoll instances */
@@ -101,9 +102,8 @@ static uint32_t below(struct thread *t, uint32_t n)
 	return (uint32_t)(rnd(t) >> 32) % n;
 }
 
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void report(const char *fmt, ...)
+/* Prints an unexpected result (the first MAX_REPORTS) and counts it. */
+static __attribute__((format(printf, 1, 2))) void report(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -247,12 +247,21 @@ static int random_ioctl(struct thread *t, int fd, struct call *c, int shared)
 	return ret;
 }
 
+/* @p as text, in @buf, for reports. */
+static const char *show(char buf[64], const struct epoll_params *p)
+{
+	snprintf(buf, 64, "usecs %u budget %u prefer %u pad %u", p->busy_poll_usecs,
+		 p->busy_poll_budget, p->prefer_busy_poll, p->__pad);
+	return buf;
+}
+
 static void bad_call(struct thread *t, const char *where, const struct call *c,
 		     int got)
 {
-	report("thread %d, %s: ioctl %#lx through a %s pointer (usecs %u budget %u prefer %u pad %u) returned %d (%s), want %d",
-	       t->index, where, c->cmd, ptr_names[c->kind], c->sent.busy_poll_usecs,
-	       c->sent.busy_poll_budget, c->sent.prefer_busy_poll, c->sent.__pad,
+	char buf[64];
+
+	report("thread %d, %s: ioctl %#lx through a %s pointer (%s) returned %d (%s), want %d",
+	       t->index, where, c->cmd, ptr_names[c->kind], show(buf, &c->sent),
 	       got, strerror(-got), c->want);
 }
 
@@ -265,6 +274,7 @@ static int params_equal(const struct epoll_params *a, const struct epoll_params 
 static void private_op(struct thread *t)
 {
 	struct epoll_params now;
+	char buf[64], buf2[64];
 	struct call c;
 	int ret;
 
@@ -280,20 +290,16 @@ static void private_op(struct thread *t)
 	else if (c.cmd == EPIOCSPARAMS && !ret)
 		t->model = c.kind == P_READONLY ? *(struct epoll_params *)t->ro : c.sent;
 	else if (c.cmd == EPIOCGPARAMS && !ret && !params_equal(&c.sent, &t->model))
-		report("thread %d: EPIOCGPARAMS gave usecs %u budget %u prefer %u pad %u, last set usecs %u budget %u prefer %u",
-		       t->index, c.sent.busy_poll_usecs, c.sent.busy_poll_budget,
-		       c.sent.prefer_busy_poll, c.sent.__pad, t->model.busy_poll_usecs,
-		       t->model.busy_poll_budget, t->model.prefer_busy_poll);
+		report("thread %d: EPIOCGPARAMS gave %s, last set %s", t->index,
+		       show(buf, &c.sent), show(buf2, &t->model));
 	/* Whatever failed left the params alone. */
 	if (below(t, 4))
 		return;
 	ret = ep_get(t->mine, &now);
 	t->calls++;
 	if (ret || !params_equal(&now, &t->model))
-		report("thread %d: after ioctl %#lx (%d), params are usecs %u budget %u prefer %u pad %u (get %d), want usecs %u budget %u prefer %u",
-		       t->index, c.cmd, c.want, now.busy_poll_usecs, now.busy_poll_budget,
-		       now.prefer_busy_poll, now.__pad, ret, t->model.busy_poll_usecs,
-		       t->model.busy_poll_budget, t->model.prefer_busy_poll);
+		report("thread %d: after ioctl %#lx (%d), params are %s (get %d), want %s",
+		       t->index, c.cmd, c.want, show(buf, &now), ret, show(buf2, &t->model));
 }
 
 /* A shared slot's fd and generation: an fd whose generation is unchanged
@@ -314,6 +320,7 @@ static int slot_changed(struct slot *s, unsigned long gen)
 static void shared_ioctl(struct thread *t, struct slot *s)
 {
 	unsigned long gen;
+	char buf[64];
 	struct call c;
 	int ret = random_ioctl(t, slot_fd(s, &gen), &c, 1);
 
@@ -327,9 +334,7 @@ static void shared_ioctl(struct thread *t, struct slot *s)
 	if (c.cmd == EPIOCGPARAMS && !ret &&
 	    (c.sent.__pad || c.sent.prefer_busy_poll > 1 ||
 	     c.sent.busy_poll_usecs > EP_S32_MAX))
-		report("thread %d: a shared instance holds usecs %u budget %u prefer %u pad %u",
-		       t->index, c.sent.busy_poll_usecs, c.sent.busy_poll_budget,
-		       c.sent.prefer_busy_poll, c.sent.__pad);
+		report("thread %d: a shared instance holds %s", t->index, show(buf, &c.sent));
 }
 
 static void shared_ctl(struct thread *t, struct slot *s)
@@ -592,7 +597,7 @@ static int kernel_reports(int fd)
 		if (n <= 0)
 			break;
 		rec[n] = 0;
-		for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(marks); i++)
 			if (strstr(rec, marks[i])) {
 				printf("# kernel: %s", rec);
 				found++;
@@ -708,9 +713,9 @@ int main(int argc, char **argv)
 		nsim_pair_destroy(&nsim);
 	}
 	found = kernel_reports(kmsg);
-	printf("# fuzzed %lu calls in %.1f s: %.0f calls/s; %d unexpected results, %d kernel report lines\n",
-	       atomic_load(&calls), elapsed, atomic_load(&calls) / elapsed,
-	       atomic_load(&reports), found);
+	printf("# fuzzed %lu calls in %.1f s: %.0f calls/s; ", atomic_load(&calls),
+	       elapsed, atomic_load(&calls) / elapsed);
+	printf("%d unexpected results, %d kernel report lines\n", atomic_load(&reports), found);
 	if (atomic_load(&reports) || found) {
 		printf("not ok 1 fuzz\n");
 		return 1;

@@ -154,7 +154,11 @@ static inline int nsim_pair_create(struct nsim_pair *p, int port,
 	int ifindex[2], i, ret;
 
 	memset(p, 0, sizeof(*p));
-	p->init_ns = p->ns[0] = p->ns[1] = p->sock[0] = p->sock[1] = -1;
+	for (i = 0; i < 2; i++) {
+		p->ns[i] = -1;
+		p->sock[i] = -1;
+	}
+	p->init_ns = -1;
 	*why = "no netdevsim (CONFIG_NETDEVSIM) or not root";
 	if (access("/sys/bus/netdevsim/new_device", W_OK))
 		return -ENODEV;

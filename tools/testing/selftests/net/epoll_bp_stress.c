@@ -156,8 +156,8 @@ TEST_F_TIMEOUT(stress, instances_come_and_go_without_leaks, 900)
 		if (_metadata->exit_code)
 			return;
 		now = settled_slab_kib();
-		ksft_print_msg("round %d of %d instances: slab %ld KiB open, %ld KiB closed (baseline %ld KiB)\n",
-			       r, INSTANCES, peak, now, base);
+		ksft_print_msg("round %d: slab %ld KiB open, %ld KiB closed, baseline %ld KiB\n",
+			       r, peak, now, base);
 	}
 	/* A leak of the smallest object per instance, over the measured
 	 * rounds, is more than this.
