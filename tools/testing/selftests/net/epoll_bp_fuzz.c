@@ -43,11 +43,17 @@
  * loop with no events to end it cannot hold a waiter for long.
  */
 #define SHARED_USECS_MAX 20000
+/* Shared instances live at fixed fd numbers far above the ones the kernel
+ * hands out (lowest free first), so a number never changes its meaning:
+ * it is a shared instance, or closed for a moment.  A thread that took a
+ * number and then found the instance replaced never hits a private one.
+ */
+#define SLOT_FD_BASE 500
 
 struct slot {
-	atomic_int fd;
-	atomic_ulong gen;	/* bumped after fd changes, before the close */
-	pthread_mutex_t replace;	/* serialises replacers, nobody else */
+	int fd;			/* SLOT_FD_BASE + index */
+	atomic_ulong gen;	/* odd while the fd is closed */
+	pthread_mutex_t replace;	/* serialises replacers (and fork) */
 };
 
 static struct slot slots[NSLOTS];
@@ -302,19 +308,19 @@ static void private_op(struct thread *t)
 		       t->index, c.cmd, c.want, show(buf, &now), ret, show(buf2, &t->model));
 }
 
-/* A shared slot's fd and generation: an fd whose generation is unchanged
- * after a call was open for all of it; otherwise it may have been closed
- * (EBADF) or reused by another instance.
+/* A shared slot's fd and generation.  The fd was open all through a
+ * call if the generation was even before it and is unchanged after it;
+ * otherwise EBADF is allowed.
  */
 static int slot_fd(struct slot *s, unsigned long *gen)
 {
 	*gen = atomic_load(&s->gen);
-	return atomic_load(&s->fd);
+	return s->fd;
 }
 
 static int slot_changed(struct slot *s, unsigned long gen)
 {
-	return atomic_load(&s->gen) != gen;
+	return (gen & 1) || atomic_load(&s->gen) != gen;
 }
 
 static void shared_ioctl(struct thread *t, struct slot *s)
@@ -397,7 +403,7 @@ static void shared_wait(struct thread *t, struct slot *s)
 	       t->index, fd, ptr_names[kind], timeout, ret, ret < 0 ? strerror(-ret) : "");
 }
 
-/* A new instance with busy polling on, watching sock 0. */
+/* A new instance with busy polling on, watching sock 0; at a low fd. */
 static int new_instance(struct thread *t)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
@@ -414,23 +420,33 @@ static int new_instance(struct thread *t)
 	return fd;
 }
 
-/* Replaces a shared instance, closing it while others may be inside it. */
+/* Replaces a shared instance while others may be inside it: the old one
+ * is closed by dup2() over it, or by close() and then dup2().
+ */
 static void shared_replace(struct thread *t, struct slot *s)
 {
-	int fd = new_instance(t), old;
+	int fd = new_instance(t), ret = 0;
 
-	t->calls += 4;
+	t->calls += 5;
 	if (fd < 0) {
 		report("thread %d: a new instance failed: %s", t->index, strerror(-fd));
 		return;
 	}
 	pthread_mutex_lock(&s->replace);
-	old = atomic_exchange(&s->fd, fd);
-	atomic_fetch_add(&s->gen, 1);
-	if (close(old))
-		report("thread %d: closing shared instance %d: %s", t->index, old,
-		       strerror(errno));
+	if (below(t, 2)) {
+		atomic_fetch_add(&s->gen, 1);
+		ret = close(s->fd);
+		ret |= dup2(fd, s->fd) != s->fd;
+		atomic_fetch_add(&s->gen, 1);
+	} else {
+		ret = dup2(fd, s->fd) != s->fd;
+		atomic_fetch_add(&s->gen, 2);
+	}
 	pthread_mutex_unlock(&s->replace);
+	if (ret)
+		report("thread %d: replacing shared instance %d: %s", t->index, s->fd,
+		       strerror(errno));
+	close(fd);
 }
 
 /* A child shares the instances' files: it sets, gets and waits on them
@@ -443,9 +459,15 @@ static void fork_op(struct thread *t)
 	struct epoll_event ev;
 	pid_t pid;
 
-	for (i = 0; i < NSLOTS; i++)
-		fds[i] = atomic_load(&slots[i].fd);
+	/* No replacing during the fork: the child gets the instances. */
+	for (i = 0; i < NSLOTS; i++) {
+		pthread_mutex_lock(&slots[i].replace);
+		fds[i] = slots[i].fd;
+	}
 	pid = fork();
+	if (pid)
+		for (i = 0; i < NSLOTS; i++)
+			pthread_mutex_unlock(&slots[i].replace);
 	t->calls++;
 	if (pid < 0) {
 		report("thread %d: fork: %s", t->index, strerror(errno));
@@ -682,12 +704,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < NSLOTS; i++) {
+		int fd = new_instance(NULL);
+
 		pthread_mutex_init(&slots[i].replace, NULL);
-		atomic_store(&slots[i].fd, new_instance(NULL));
-		if (atomic_load(&slots[i].fd) < 0) {
+		slots[i].fd = SLOT_FD_BASE + i;
+		if (fd < 0 || dup2(fd, slots[i].fd) != slots[i].fd) {
 			printf("not ok 1 fuzz # no epoll instance: %s\n", strerror(errno));
 			return 1;
 		}
+		close(fd);
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -706,7 +731,7 @@ int main(int argc, char **argv)
 	elapsed = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
 	for (i = 0; i < NSLOTS; i++)
-		close(atomic_load(&slots[i].fd));
+		close(slots[i].fd);
 	if (have_nsim) {
 		for (i = 0; i < NSOCKS; i++)
 			close(rx[i]);
