@@ -45,7 +45,7 @@ run: deps
 test: deps
 	@$(SCRIPTS)/test.sh
 
-# Cold: two more kernel builds (~10 min each), then ~15 min per boot (TCG).
+# Cold: two more kernel builds (9-12 min each), then a 4-6 min boot each (TCG).
 test-debug: deps
 	@$(SCRIPTS)/test-debug.sh
 

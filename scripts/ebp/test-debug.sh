@@ -23,7 +23,7 @@ for variant in $variants; do
 	log=$EBP_CACHE/logs/test-$variant.log
 	rm -f "$counts"
 	if "$EBP_ROOT/scripts/ebp/kernel.sh" "$variant"; then
-		step "booting the $variant kernel with the test job (TCG: about 15 min; log: $log)"
+		step "booting the $variant kernel with the test job (TCG: 4-6 min; log: $log)"
 		EBP_BOOT_TIMEOUT=${EBP_BOOT_TIMEOUT:-3600} \
 			EBP_APPEND="ebp.fuzz=$fuzz ebp.stress=$stress" \
 			"$EBP_ROOT/scripts/ebp/boot.sh" "$variant" test "$log" || true
