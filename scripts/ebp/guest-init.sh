@@ -21,13 +21,16 @@ run() {
 	echo "EBP-END $name rc=$? secs=$(($(date +%s) - start))"
 }
 
-# leak_report: what kmemleak finds now, whole; fails if it finds anything.
+# leak_report: what kmemleak finds now (the first 20 objects, each whole,
+# and the count); fails if it finds anything.
 leak_report() {
 	echo scan >/sys/kernel/debug/kmemleak
 	echo scan >/sys/kernel/debug/kmemleak
-	leaks=$(cat /sys/kernel/debug/kmemleak)
-	echo "$leaks"
-	[ -z "$leaks" ]
+	cat /sys/kernel/debug/kmemleak >/tmp/leaks
+	awk '/^unreferenced object/ { n++ } n <= 20' /tmp/leaks
+	n=$(grep -c '^unreferenced object' /tmp/leaks)
+	echo "kmemleak: $n unreferenced objects"
+	[ "$n" = 0 ]
 }
 
 job=$(sed -n 's/.*ebp\.job=\([a-z]*\).*/\1/p' /proc/cmdline)
