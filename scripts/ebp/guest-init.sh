@@ -57,6 +57,7 @@ test)
 	# The host checks that every planned program reported back.
 	echo "EBP-PLAN $(cut -d' ' -f1 /etc/ebp-tests | tr '\n' ' ')demo$leakcheck"
 	accel=$(sed -n 's/.*ebp\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)
+	debug=$(sed -n 's/.*ebp\.debug=\([a-z]*\).*/\1/p' /proc/cmdline)
 	while read -r name program args; do
 		# Two spin-heavy upstream cases outlast the harness's 30 s
 		# per test under TCG; they run under KVM.
@@ -64,6 +65,16 @@ test)
 			echo "EBP-SKIP $name: global.epoll59: its 100000 wakeup round trips take over 5 min under TCG (it runs under KVM)"
 			echo "EBP-SKIP $name: global.epoll60: 10 spinning waiters take 23 s of its 30 s under TCG on an idle host and time out on a busy one (it runs under KVM)"
 			args="$args -T epoll59 -T epoll60"
+		fi
+		# The three edge-triggered cases whose waiter polls, then makes a
+		# non-blocking epoll_wait() while the emitter is between its two
+		# writes: on the slow debug kernels the second write can come
+		# too late for it.
+		if [ -n "$debug" ] && [ "$name" = selftest:epoll_wakeup_test ]; then
+			for t in epoll16 epoll56 epoll58; do
+				echo "EBP-SKIP $name: global.$t: a timing race in the test (its waiter's epoll_wait(0) can run before the emitter's second write) that the slow debug kernels lose, count 1 != 2 (it runs on the plain kernels)"
+				args="$args -T $t"
+			done
 		fi
 		# shellcheck disable=SC2086 # $args is a list of arguments
 		run "$name" "$program" $args

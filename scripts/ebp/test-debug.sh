@@ -25,7 +25,7 @@ for variant in $variants; do
 	if "$EBP_ROOT/scripts/ebp/kernel.sh" "$variant"; then
 		step "booting the $variant kernel with the test job (TCG: 4-6 min; log: $log)"
 		EBP_BOOT_TIMEOUT=${EBP_BOOT_TIMEOUT:-3600} \
-			EBP_APPEND="ebp.fuzz=$fuzz ebp.stress=$stress" \
+			EBP_APPEND="ebp.debug=$variant ebp.fuzz=$fuzz ebp.stress=$stress" \
 			"$EBP_ROOT/scripts/ebp/boot.sh" "$variant" test "$log" || true
 		[ -f "$log" ] || : >"$log"
 		python3 "$EBP_ROOT/scripts/ebp/results.py" --variant "$variant" \
