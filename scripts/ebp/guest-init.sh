@@ -57,7 +57,7 @@ test)
 	# The host checks that every planned program reported back.
 	echo "EBP-PLAN $(cut -d' ' -f1 /etc/ebp-tests | tr '\n' ' ')demo$leakcheck"
 	accel=$(sed -n 's/.*ebp\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)
-	debug=$(sed -n 's/.*ebp\.debug=\([a-z]*\).*/\1/p' /proc/cmdline)
+	debug=$(sed -n 's/.*ebp\.debug=\([a-z]*\).*/\1/p' /proc/cmdline)  # yes on kasan, kcsan
 	while read -r name program args; do
 		# Two spin-heavy upstream cases outlast the harness's 30 s
 		# per test under TCG; they run under KVM.

@@ -2,6 +2,7 @@
 # `make test`: for each variant (VARIANTS, default "rust c"), build the
 # kernel, boot it with the test job and judge the console (results.py);
 # then compare the differential ioctl streams of the two (diff_compare.py).
+# `make test-debug` runs it on the debug variants (test-debug.sh).
 # Ends with the line "N passed, M failed[, K skipped]" (each skip says why
 # above it); exits non-zero on any failure.
 . "$(dirname "$0")/common.sh"
@@ -33,6 +34,8 @@ for variant in $variants; do
 			--log "$log" --system-map "$EBP_CACHE/build/$variant/System.map" \
 			--kunit-dir "$EBP_CACHE/src/linux/tools/testing/kunit" \
 			--counts "$counts" || true
+		# What the fuzzer did, for the README's record.
+		grep -ah '# fuzzed' "$log" | tr -d '\r' | sed "s/^/    [$variant] /" >&2 || true
 	fi
 	add_counts "$counts" "[$variant] build or judge step"
 	printf '    %s variant tested in %ds\n' "$variant" $(($(date +%s) - start)) >&2
@@ -54,7 +57,7 @@ if [[ " $variants " == *" rust "* && " $variants " == *" c "* ]]; then
 			--rust "$EBP_CACHE/logs/replay-rust.log" --c "$EBP_CACHE/logs/replay-c.log" || true
 	fi
 	add_counts "$counts" "[rust=c] differential comparison"
-else
+elif [[ " $variants " == *" rust "* || " $variants " == *" c "* ]]; then
 	echo "note: the Rust/C differential needs VARIANTS with both rust and c"
 fi
 
