@@ -8,6 +8,7 @@
 #define EPOLL_BP_COMMON_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -33,6 +34,19 @@ struct epoll_params {
 #define EP_CAP_NET_ADMIN 12
 
 _Static_assert(sizeof(struct epoll_params) == 8, "the ABI is 8 bytes");
+
+/* Writes @s to the sysfs, procfs or debugfs file @path; 0 or -errno. */
+static inline int ep_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
 
 /* ioctl() returning 0 or -errno, so an EXPECT_EQ shows the errno. */
 static inline int ep_ioctl(int fd, unsigned long cmd, void *arg)

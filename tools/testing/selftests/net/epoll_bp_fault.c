@@ -17,18 +17,6 @@
 
 #define DEBUGFS "/sys/kernel/debug/fail_usercopy/"
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* While fail_usercopy is armed for this task, the write() itself may be
  * the copy that fails: retry until it goes through.
  */
@@ -37,7 +25,7 @@ static int write_retry(const char *path, const char *s)
 	int ret, tries = 1000;
 
 	do
-		ret = write_str(path, s);
+		ret = ep_write_file(path, s);
 	while (ret == -EFAULT && --tries);
 	return ret;
 }
@@ -58,7 +46,7 @@ FIXTURE_SETUP(fault)
 	if (access(DEBUGFS "verbose", W_OK))
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION_USERCOPY, debugfs)", DEBUGFS);
 	/* An injected fault is no kernel problem: no stack dump for it. */
-	ASSERT_EQ(0, write_str(DEBUGFS "verbose", "0"));
+	ASSERT_EQ(0, ep_write_file(DEBUGFS "verbose", "0"));
 	self->ep = epoll_create1(0);
 	ASSERT_LE(0, self->ep);
 	self->rnd = 0x2545f4914f6cdd1dULL ^ (uint64_t)getpid() << 20;
@@ -67,9 +55,9 @@ FIXTURE_SETUP(fault)
 
 FIXTURE_TEARDOWN(fault)
 {
-	write_str("/proc/self/make-it-fail", "0");
-	write_str(DEBUGFS "probability", "0");
-	write_str(self->fail_nth, "0");
+	ep_write_file("/proc/self/make-it-fail", "0");
+	ep_write_file(DEBUGFS "probability", "0");
+	ep_write_file(self->fail_nth, "0");
 	close(self->ep);
 }
 
@@ -116,7 +104,7 @@ TEST_F(fault, the_nth_copy_fails_and_changes_nothing)
 			memset(&got[i], 0x5a, sizeof(got[i]));
 		}
 		snprintf(buf, sizeof(buf), "%d", n);
-		ASSERT_EQ(0, write_str(self->fail_nth, buf));
+		ASSERT_EQ(0, ep_write_file(self->fail_nth, buf));
 		for (i = 0; i < k; i++)
 			ret[i] = ep_ioctl(self->ep, ops[i] == OP_GET ? EPIOCGPARAMS :
 					  EPIOCSPARAMS, ops[i] == OP_GET ? &got[i] : &sent[i]);
@@ -162,12 +150,12 @@ TEST_F(fault, random_copies_fail_and_change_nothing)
 	int i, ret, set, faults = 0, calls = 2000;
 
 	/* From now on half of this task's usercopies fail, at random. */
-	ASSERT_EQ(0, write_str(DEBUGFS "interval", "1"));
-	ASSERT_EQ(0, write_str(DEBUGFS "times", "-1"));
-	ASSERT_EQ(0, write_str(DEBUGFS "space", "0"));
-	ASSERT_EQ(0, write_str(DEBUGFS "task-filter", "Y"));
-	ASSERT_EQ(0, write_str(DEBUGFS "probability", "50"));
-	ASSERT_EQ(0, write_str("/proc/self/make-it-fail", "1"));
+	ASSERT_EQ(0, ep_write_file(DEBUGFS "interval", "1"));
+	ASSERT_EQ(0, ep_write_file(DEBUGFS "times", "-1"));
+	ASSERT_EQ(0, ep_write_file(DEBUGFS "space", "0"));
+	ASSERT_EQ(0, ep_write_file(DEBUGFS "task-filter", "Y"));
+	ASSERT_EQ(0, ep_write_file(DEBUGFS "probability", "50"));
+	ASSERT_EQ(0, ep_write_file("/proc/self/make-it-fail", "1"));
 	for (i = 0; i < calls; i++) {
 		set = below(self, 2);
 		p = valid(self);
@@ -185,7 +173,7 @@ TEST_F(fault, random_copies_fail_and_change_nothing)
 	}
 	/* Disarm before reporting: printing copies from userspace too. */
 	ASSERT_EQ(0, write_retry("/proc/self/make-it-fail", "0"));
-	ASSERT_EQ(0, write_str(DEBUGFS "probability", "0"));
+	ASSERT_EQ(0, ep_write_file(DEBUGFS "probability", "0"));
 	EXPECT_EQ(calls, i)
 		TH_LOG("call %d (%s) returned %d; params %#llx, last stored %#llx", i,
 		       set ? "set" : "get", ret, (unsigned long long)ep_packed(&p),

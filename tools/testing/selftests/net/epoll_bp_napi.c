@@ -28,7 +28,7 @@ static int set_busy_poll_sysctl(long usecs)
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%ld", usecs);
-	return nsim_write_file("/proc/sys/net/core/busy_poll", buf);
+	return ep_write_file("/proc/sys/net/core/busy_poll", buf);
 }
 
 static long thread_cpu_usecs(void)
@@ -245,10 +245,10 @@ TEST_F(napi, budget_reaches_napi_busy_loop)
 		ASSERT_EQ(0, ep_set(ep, BUSY_USECS / 5, set[i], 0, 0));
 		ASSERT_EQ(0, watch(ep, self->nsim.sock[1]));
 		ASSERT_EQ(0, prime(self, ep));
-		ASSERT_EQ(0, nsim_write_file(TRACING "/trace", ""));
-		ASSERT_EQ(0, nsim_write_file(TRACING "/events/napi/napi_poll/enable", "1"));
+		ASSERT_EQ(0, ep_write_file(TRACING "/trace", ""));
+		ASSERT_EQ(0, ep_write_file(TRACING "/events/napi/napi_poll/enable", "1"));
 		idle_wait_cpu(ep);
-		ASSERT_EQ(0, nsim_write_file(TRACING "/events/napi/napi_poll/enable", "0"));
+		ASSERT_EQ(0, ep_write_file(TRACING "/events/napi/napi_poll/enable", "0"));
 		polls = napi_polls_with_budget(want[i]);
 		ksft_print_msg("busy_poll_budget=%d: %d napi polls with budget %d\n",
 			       set[i], polls, want[i]);
@@ -274,7 +274,7 @@ static int set_port_attr(FIXTURE_DATA(napi) *self, int i, const char *attr,
 	ret = mount("sysfs", dir, "sysfs", 0, NULL) ? -errno : 0;
 	if (!ret) {
 		snprintf(path, sizeof(path), "%s/class/net/%s/%s", dir, self->nsim.port[i], attr);
-		ret = nsim_write_file(path, val);
+		ret = ep_write_file(path, val);
 		umount(dir);
 	}
 	rmdir(dir);
@@ -305,11 +305,11 @@ TEST_F(napi, prefer_busy_poll_reaches_napi_busy_loop)
 		ASSERT_EQ(0, watch(ep, self->nsim.sock[1]));
 		ASSERT_EQ(0, prime(self, ep));
 		usleep(20000);	/* let the receive path's own timers run out */
-		ASSERT_EQ(0, nsim_write_file(TRACING "/trace", ""));
-		ASSERT_EQ(0, nsim_write_file(TRACING "/events/napi/napi_poll/enable", "1"));
+		ASSERT_EQ(0, ep_write_file(TRACING "/trace", ""));
+		ASSERT_EQ(0, ep_write_file(TRACING "/events/napi/napi_poll/enable", "1"));
 		idle_wait_cpu(ep);
 		usleep(20000);
-		ASSERT_EQ(0, nsim_write_file(TRACING "/events/napi/napi_poll/enable", "0"));
+		ASSERT_EQ(0, ep_write_file(TRACING "/events/napi/napi_poll/enable", "0"));
 		polls[prefer] = napi_polls(tail);
 		close(ep);
 	}

@@ -24,18 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Writes @s to the sysfs or procfs file @path; 0 or -errno. */
-static inline int nsim_write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
+#include "epoll_bp_common.h"
 
 /* The number in the file @path, or -1 if it cannot be read. */
 static inline long nsim_read_long(const char *path)
@@ -175,12 +164,12 @@ static inline int nsim_pair_create(struct nsim_pair *p, int port,
 		if (p->ns[i] < 0)
 			return -errno;
 		/* No IPv6: its unsolicited packets would make NAPI polls. */
-		nsim_write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-		nsim_write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+		ep_write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+		ep_write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
 		p->id[i] = 1000 + getpid() % 1000 * 2 + i;
 		snprintf(buf, sizeof(buf), "%d 1", p->id[i]);
 		*why = "creating a netdevsim device";
-		ret = nsim_write_file("/sys/bus/netdevsim/new_device", buf);
+		ret = ep_write_file("/sys/bus/netdevsim/new_device", buf);
 		if (ret) {
 			p->id[i] = 0;
 			return ret;
@@ -205,7 +194,7 @@ static inline int nsim_pair_create(struct nsim_pair *p, int port,
 	snprintf(link, sizeof(link), "%d:%d %d:%d", p->ns[0], ifindex[0],
 		 p->ns[1], ifindex[1]);
 	*why = "linking the two netdevsim ports";
-	return nsim_write_file("/sys/bus/netdevsim/link_device", link);
+	return ep_write_file("/sys/bus/netdevsim/link_device", link);
 }
 
 static inline void nsim_pair_destroy(struct nsim_pair *p)
@@ -220,7 +209,7 @@ static inline void nsim_pair_destroy(struct nsim_pair *p)
 			close(p->sock[i]);
 		if (p->id[i]) {
 			snprintf(buf, sizeof(buf), "%d", p->id[i]);
-			nsim_write_file("/sys/bus/netdevsim/del_device", buf);
+			ep_write_file("/sys/bus/netdevsim/del_device", buf);
 		}
 		if (p->ns[i] >= 0)
 			close(p->ns[i]);
