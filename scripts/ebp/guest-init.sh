@@ -21,12 +21,14 @@ run() {
 	echo "EBP-END $name rc=$? secs=$(($(date +%s) - start))"
 }
 
+kmemleak=/sys/kernel/debug/kmemleak
+
 # leak_report: what kmemleak finds now (the first 20 objects, each whole,
 # and the count); fails if it finds anything.
 leak_report() {
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak >/tmp/leaks
+	echo scan >$kmemleak
+	echo scan >$kmemleak
+	cat $kmemleak >/tmp/leaks
 	awk '/^unreferenced object/ { n++ } n <= 20' /tmp/leaks
 	n=$(grep -c '^unreferenced object' /tmp/leaks)
 	echo "kmemleak: $n unreferenced objects"
@@ -48,7 +50,6 @@ test)
 	[ -n "$EPOLL_BP_STRESS_ROUNDS" ] || EPOLL_BP_STRESS_ROUNDS=3
 	# A kmemleak kernel: forget what booting left behind; the last
 	# section reports what the tests leaked.
-	kmemleak=/sys/kernel/debug/kmemleak
 	leakcheck=
 	if [ -w $kmemleak ]; then
 		echo clear >$kmemleak
