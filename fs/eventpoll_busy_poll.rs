@@ -62,11 +62,18 @@ pub unsafe extern "C" fn ep_busy_poll_ioctl(
 ) -> c_long {
     // SAFETY: The caller guarantees `bp` points to a live instance's state.
     let state = unsafe { BusyPoll::from_raw(bp) };
-    let result = match cmd {
+    // Each arm is a tail call or a constant: an unknown command costs a few
+    // instructions, and only the command that runs pays for its frame.
+    match cmd {
         EPIOCSPARAMS => set_params(state, arg),
         EPIOCGPARAMS => get_params(state, arg),
-        _ => Err(EINVAL),
-    };
+        _ => to_c_long(Err(EINVAL)),
+    }
+}
+
+/// 0 or the negative errno, as the C side expects from an ioctl.
+#[inline(always)]
+fn to_c_long(result: Result) -> c_long {
     match result {
         Ok(()) => 0,
         // Errnos are small negative numbers: `long` holds them.
@@ -76,14 +83,16 @@ pub unsafe extern "C" fn ep_busy_poll_ioctl(
 
 /// `EPIOCSPARAMS`: reads the user's `struct epoll_params` once, then
 /// validates and stores it.
-fn set_params(state: &BusyPoll, arg: c_ulong) -> Result {
-    let raw: EpollParams = user_params(arg).reader().read()?;
-    state.set(&raw, may_exceed_napi_weight)
+#[inline(never)]
+fn set_params(state: &BusyPoll, arg: c_ulong) -> c_long {
+    let raw = user_params(arg).reader().read::<EpollParams>();
+    to_c_long(raw.and_then(|raw| state.set(&raw, may_exceed_napi_weight)))
 }
 
 /// `EPIOCGPARAMS`: writes the current parameters, pad zeroed.
-fn get_params(state: &BusyPoll, arg: c_ulong) -> Result {
-    user_params(arg).writer().write(&state.get().to_user())
+#[inline(never)]
+fn get_params(state: &BusyPoll, arg: c_ulong) -> c_long {
+    to_c_long(user_params(arg).writer().write(&state.get().to_user()))
 }
 
 /// The user's `struct epoll_params` at `arg`.

@@ -80,6 +80,7 @@ pub struct Params {
 
 impl Params {
     /// The `EPIOCGPARAMS` answer: the three values, everything else zero.
+    #[inline]
     pub fn to_user(self) -> EpollParams {
         EpollParams {
             busy_poll_usecs: self.usecs,
@@ -96,6 +97,7 @@ impl Params {
 /// `prefer_busy_poll` above 1 is `EINVAL`.  Only then, and only for a budget
 /// above [`NAPI_POLL_WEIGHT`], is `may_exceed_weight` asked (it stands for
 /// `capable(CAP_NET_ADMIN)`, which has side effects); `false` is `EPERM`.
+#[inline]
 pub fn validate(raw: &EpollParams, may_exceed_weight: impl FnOnce() -> bool) -> Result<Params> {
     if raw.pad != 0 {
         return Err(EINVAL);
@@ -121,12 +123,14 @@ pub fn validate(raw: &EpollParams, may_exceed_weight: impl FnOnce() -> bool) -> 
 /// The on-rule: busy poll when the instance has `usecs` set OR the
 /// `net.core.busy_poll` sysctl is on.  `sysctl_on` is asked only when
 /// `usecs` is 0.
+#[inline]
 pub fn busy_loop_on(usecs: u32, sysctl_on: impl FnOnce() -> bool) -> bool {
     usecs != 0 || sysctl_on()
 }
 
 /// The NAPI budget to poll with: the instance's, or [`BUSY_POLL_BUDGET`]
 /// when it is 0.
+#[inline]
 pub fn effective_budget(budget: u16) -> u16 {
     if budget == 0 {
         BUSY_POLL_BUDGET
@@ -141,6 +145,7 @@ pub fn effective_budget(budget: u16) -> u16 {
 /// With `usecs` set the instance's timeout applies and `now` is asked for the
 /// current time; otherwise `sysctl_timed_out(start)` decides, which is
 /// `busy_loop_timeout()` and its `net.core.busy_poll` timeout.
+#[inline]
 pub fn timed_out(
     usecs: u32,
     start: c_ulong,
@@ -155,6 +160,7 @@ pub fn timed_out(
 }
 
 /// `time_after(a, b)`: whether `a` is after `b` on a clock that wraps.
+#[inline]
 pub fn time_after(a: c_ulong, b: c_ulong) -> bool {
     // Same-width reinterpretation, as the C macro's `(long)((b) - (a)) < 0`.
     (b.wrapping_sub(a) as c_long) < 0

@@ -35,6 +35,7 @@ const _: () = {
 
 impl BusyPoll {
     /// The state of a new epoll instance: all parameters zero.
+    #[inline]
     pub const fn new() -> Self {
         Self {
             usecs: AtomicU32::new(0),
@@ -49,6 +50,7 @@ impl BusyPoll {
     ///
     /// `ptr` points to a `struct ep_busy_poll` that stays allocated for `'a`
     /// and whose fields are only accessed through [`BusyPoll`].
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::ep_busy_poll) -> &'a Self {
         // SAFETY: `BusyPoll` has the layout of `struct ep_busy_poll` (checked
         // above) and every bit pattern is valid for it; the caller guarantees
@@ -58,6 +60,7 @@ impl BusyPoll {
     }
 
     /// The current parameters.
+    #[inline]
     pub fn get(&self) -> Params {
         Params {
             usecs: self.usecs.load(Relaxed),
@@ -69,6 +72,7 @@ impl BusyPoll {
     /// `EPIOCSPARAMS`: validates `raw` and stores it; a rejected call changes
     /// nothing.  `may_exceed_weight` is `capable(CAP_NET_ADMIN)`, asked only
     /// when needed (see [`rules::validate`]).
+    #[inline]
     pub fn set(&self, raw: &EpollParams, may_exceed_weight: impl FnOnce() -> bool) -> Result {
         let params = rules::validate(raw, may_exceed_weight)?;
         self.usecs.store(params.usecs, Relaxed);
@@ -78,12 +82,14 @@ impl BusyPoll {
     }
 
     /// Whether this instance busy polls; see [`rules::busy_loop_on`].
+    #[inline]
     pub fn busy_loop_on(&self, sysctl_on: impl FnOnce() -> bool) -> bool {
         rules::busy_loop_on(self.usecs.load(Relaxed), sysctl_on)
     }
 
     /// Whether a busy loop that started at `start` is over; see
     /// [`rules::timed_out`].
+    #[inline]
     pub fn timed_out(
         &self,
         start: c_ulong,
@@ -94,11 +100,13 @@ impl BusyPoll {
     }
 
     /// The NAPI budget to poll with; see [`rules::effective_budget`].
+    #[inline]
     pub fn napi_budget(&self) -> u16 {
         rules::effective_budget(self.budget.load(Relaxed))
     }
 
     /// Whether to prefer busy polling over softirq processing.
+    #[inline]
     pub fn prefer(&self) -> bool {
         self.prefer.load(Relaxed) != 0
     }

@@ -5,7 +5,9 @@
 # Exits 0 when the guest finished its job and powered off, 1 otherwise.
 #
 # KVM is used when /dev/kvm works (probed once, verdict cached in
-# .cache/accel); EBP_ACCEL=kvm|tcg overrides the probe.
+# .cache/accel); EBP_ACCEL=kvm|tcg overrides the probe.  EBP_ACCEL=icount
+# is TCG with -icount shift=0: one CPU thread, and the guest's clock counts
+# one nanosecond per instruction executed (make bench counts with it).
 . "$(dirname "$0")/common.sh"
 
 variant=$1 job=$2 log=$3
@@ -21,6 +23,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run
 qemu_boot() {
 	local accel=(-accel tcg,thread=multi -cpu max) pid waited=0
 	[ "$1" = kvm ] && accel=(-accel kvm -cpu host)
+	[ "$1" = icount ] && accel=(-accel tcg -icount shift=0,sleep=on -cpu max)
 	timeout -k 5 "$2" qemu-system-x86_64 "${accel[@]}" \
 		-m 1G -smp 2 -nographic -no-reboot \
 		-kernel "$image" -initrd "$initrd" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the build and the tests need, idempotently: Debian packages,
 # the rust-src component and bindgen-cli.  Anything already present is left
-# alone, so a warm run costs about a second.
+# alone, so a warm run costs about a second.  `deps.sh bench` also installs
+# what make bench plots with.
 . "$(dirname "$0")/common.sh"
 
 APT_PACKAGES=(
@@ -11,6 +12,7 @@ APT_PACKAGES=(
 	flex bison bc libelf-dev libssl-dev make gcc xz-utils patch
 	gcc-multilib libc6-dev-i386 libcap-dev python3
 )
+[ "${1:-}" = bench ] && APT_PACKAGES+=(python3-matplotlib)
 BINDGEN_VERSION=0.69.5
 
 missing=()

@@ -94,6 +94,12 @@ replay)
 	[ "$1" = 32 ] && program=/bin/epoll_bp_diff_32
 	run replay "$program" -s "$2" -n "$3" -v
 	;;
+bench)
+	# ebp.bench=WHAT,CALLS,TRIPS: the part of the benchmark (micro, net
+	# or all), calls per repetition and round trips per mode.
+	set -- $(sed -n 's/.*ebp\.bench=\([a-z]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3/p' /proc/cmdline)
+	run bench /bin/epoll_bp_bench -m "${1:-all}" -i "${2:-20000}" -n "${3:-5000}"
+	;;
 probe) ;;
 *)
 	echo "unknown ebp.job='$job': dropping to a shell"

@@ -60,6 +60,8 @@ build epoll_bp_diff net/epoll_bp_diff.c
 build epoll_bp_diff_32 net/epoll_bp_diff.c -m32
 echo "diff:64 /bin/epoll_bp_diff $diff_args" >>"$out/ebp-tests"
 echo "diff:32 /bin/epoll_bp_diff_32 $diff_args" >>"$out/ebp-tests"
+# The benchmark make bench runs (scripts/ebp/bench.sh).
+build epoll_bp_bench net/epoll_bp_bench.c
 
 step "packing $out/initramfs.cpio.gz"
 busybox=$(command -v busybox) || die "busybox not found: apt-get install busybox-static"
