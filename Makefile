@@ -4,6 +4,8 @@
 #   make test       build both variants, boot each, run KUnit and selftests
 #   make test-debug the same on KASAN/UBSAN/lockdep/kmemleak and KCSAN
 #                   builds of the Rust kernel, with the long fuzzer run
+#   make bench      boot the Rust and the C kernel alternately (5 rounds),
+#                   benchmark both, write results/bench/ and the README table
 #
 # Each target names the script in scripts/ebp/ that does the work.
 # Generated files live in .cache/ (EBP_CACHE=dir to move it).
@@ -14,7 +16,7 @@ CACHE := $(or $(EBP_CACHE),$(CURDIR)/.cache)
 T = @start=$$(date +%s); echo "==> make $@: $(1)";
 DONE = ; rc=$$?; echo "==> make $@: done in $$(( $$(date +%s) - start ))s"; exit $$rc
 
-.PHONY: all deps source kernel image-path initramfs run test test-debug clean distclean help
+.PHONY: all deps source kernel image-path initramfs run test test-debug bench clean distclean help
 
 all: help
 
@@ -48,6 +50,11 @@ test: deps
 # Cold: two more kernel builds (9-12 min each), then a 4-6 min boot each (TCG).
 test-debug: deps
 	@$(SCRIPTS)/test-debug.sh
+
+# Warm: about 20 boots of 12-25 s.  BENCH_ROUNDS, BENCH_TRIPS, BENCH_CALLS
+# size it (scripts/ebp/bench.sh).
+bench: deps
+	@$(SCRIPTS)/bench.sh
 
 clean:
 	rm -rf $(CACHE)/build $(CACHE)/initramfs $(CACHE)/logs $(CACHE)/cargo

@@ -95,10 +95,11 @@ replay)
 	run replay "$program" -s "$2" -n "$3" -v
 	;;
 bench)
-	# ebp.bench=WHAT,CALLS,TRIPS: the part of the benchmark (micro, net
-	# or all), calls per repetition and round trips per mode.
-	set -- $(sed -n 's/.*ebp\.bench=\([a-z]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3/p' /proc/cmdline)
-	run bench /bin/epoll_bp_bench -m "${1:-all}" -i "${2:-20000}" -n "${3:-5000}"
+	# ebp.bench=WHAT,CALLS,TRIPS,SEED: the part of the benchmark (micro,
+	# net or all), calls per repetition, round trips per mode, and the
+	# seed of the order of the modes.
+	set -- $(sed -n 's/.*ebp\.bench=\([a-z]*\),\([0-9]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3 \4/p' /proc/cmdline)
+	run bench /bin/epoll_bp_bench -m "${1:-all}" -i "${2:-20000}" -n "${3:-5000}" -s "${4:-0}"
 	;;
 probe) ;;
 *)

@@ -43,6 +43,7 @@
 static long iters = 20000;	/* calls per repetition (micro) */
 static int reps = 7;		/* measured repetitions, after a warm-up */
 static long round_trips = 5000;	/* per mode (net) */
+static unsigned int order_seed;	/* shuffles the order of the modes */
 
 static void die(const char *what, int err)
 {
@@ -545,18 +546,31 @@ static void run_isolation(pthread_t srv)
 static void run_net(void)
 {
 	uint64_t *lat = calloc(round_trips, sizeof(*lat));
+	size_t i, n_modes = sizeof(modes) / sizeof(modes[0]);
+	size_t order[sizeof(modes) / sizeof(modes[0])];
 	pthread_t srv;
-	size_t i;
 
 	if (!lat)
 		die("calloc", ENOMEM);
 	pin(0);
 	if (pthread_create(&srv, NULL, server, NULL))
 		die("pthread_create", errno);
-	printf("# net: %ld round trips per mode; client on CPU 0, server on CPU 1\n",
-	       round_trips);
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		run_mode(&modes[i], srv, lat);
+	printf("# net: %ld round trips per mode; client on CPU 0, server on CPU 1; order seed %u\n",
+	       round_trips, order_seed);
+	/* A different order each boot (-s), so a drift over the run does
+	 * not always favour the same modes.
+	 */
+	for (i = 0; i < n_modes; i++)
+		order[i] = i;
+	srand(order_seed);
+	for (i = n_modes - 1; i > 0; i--) {
+		size_t j = rand() % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < n_modes; i++)
+		run_mode(&modes[order[i]], srv, lat);
 	run_isolation(srv);
 	nsim_send(pair.sock[0], 2, PORT, "q", 1);
 	pthread_join(srv, NULL);
@@ -569,7 +583,7 @@ int main(int argc, char **argv)
 	long saved_sysctl;
 	int c, ret;
 
-	while ((c = getopt(argc, argv, "m:i:r:n:")) != -1) {
+	while ((c = getopt(argc, argv, "m:i:r:n:s:")) != -1) {
 		switch (c) {
 		case 'm':
 			what = optarg;
@@ -583,9 +597,12 @@ int main(int argc, char **argv)
 		case 'n':
 			round_trips = atol(optarg);
 			break;
+		case 's':
+			order_seed = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr,
-				"usage: %s [-m micro|net|all] [-i CALLS] [-r REPS] [-n ROUND_TRIPS]\n",
+				"usage: %s [-m micro|net|all] [-i CALLS] [-r REPS] [-n ROUND_TRIPS] [-s ORDER_SEED]\n",
 				argv[0]);
 			return 2;
 		}
