@@ -99,7 +99,7 @@ bench)
 	# net or all), calls per repetition, round trips per mode, and the
 	# seed of the order of the modes.
 	set -- $(sed -n 's/.*ebp\.bench=\([a-z]*\),\([0-9]*\),\([0-9]*\),\([0-9]*\).*/\1 \2 \3 \4/p' /proc/cmdline)
-	run bench /bin/epoll_bp_bench -m "${1:-all}" -i "${2:-20000}" -n "${3:-5000}" -s "${4:-0}"
+	run bench /bin/epoll_bp_bench -m "${1:-all}" -i "${2:-20000}" -n "${3:-10000}" -s "${4:-0}"
 	;;
 probe) ;;
 *)

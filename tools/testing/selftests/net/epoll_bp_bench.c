@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +40,13 @@
 #define PORT_OTHER	4243	/* the other instance's socket */
 #define QUANTILES	1000
 #define EP_UNKNOWN_CMD	_IOR(EPOLL_IOC_TYPE, 0x03, struct epoll_params)
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 static long iters = 20000;	/* calls per repetition (micro) */
 static int reps = 7;		/* measured repetitions, after a warm-up */
-static long round_trips = 5000;	/* per mode (net) */
+static long round_trips = 10000;	/* per mode (net) */
 static unsigned int order_seed;	/* shuffles the order of the modes */
 
 static void die(const char *what, int err)
@@ -176,6 +180,46 @@ static long op_wakeup(void)
 	return write(m.efd_wake[side], &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
 }
 
+/*
+ * Emulator calibration, not a kernel path: one call and return to a
+ * function in the caller's page, and one to a function in another page.
+ * QEMU's TCG chains translated blocks only within a guest page, so a jump
+ * to another page pays a lookup that hardware does not; the difference
+ * is what each crossing between fs/eventpoll.o and the Rust object costs
+ * in the wall boots on top of its instructions.
+ */
+__attribute__((noinline, noclone, section(".text.ebp_same"), aligned(4096)))
+static long callee_same_page(long x)
+{
+	__asm__ volatile("" : "+r"(x));	/* no constant folding */
+	return x + 1;
+}
+
+__attribute__((noinline, noclone, section(".text.ebp_other"), aligned(4096)))
+static long callee_other_page(long x)
+{
+	__asm__ volatile("" : "+r"(x));	/* no constant folding */
+	return x + 1;
+}
+
+__attribute__((noinline, noclone, section(".text.ebp_same")))
+static long op_call_same_page(void)
+{
+	long x = callee_same_page(-1);
+
+	__asm__ volatile("" : "+r"(x));	/* a call, not a tail jump */
+	return x;
+}
+
+__attribute__((noinline, noclone, section(".text.ebp_same")))
+static long op_call_other_page(void)
+{
+	long x = callee_other_page(-1);
+
+	__asm__ volatile("" : "+r"(x));	/* a call, not a tail jump */
+	return x;
+}
+
 struct micro_op {
 	const char *name;
 	long (*fn)(void);
@@ -184,6 +228,8 @@ struct micro_op {
 };
 
 static const struct micro_op micro_ops[] = {
+	{ "tcg.call_same_page", op_call_same_page, 0, false },
+	{ "tcg.call_other_page", op_call_other_page, 0, false },
 	{ "syscall.getppid", op_getppid, 0, false },
 	{ "ioctl.pipe_unknown", op_pipe_unknown, -ENOTTY, false },
 	{ "ioctl.epoll_unknown", op_epoll_unknown, -EINVAL, false },
@@ -270,7 +316,7 @@ static void run_micro(int sock)
 	}
 	printf("# micro: %d x %ld calls per op, median of the repetitions\n",
 	       reps, iters);
-	for (i = 0; i < sizeof(micro_ops) / sizeof(micro_ops[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(micro_ops); i++) {
 		const struct micro_op *op = &micro_ops[i];
 
 		if (!op->per_side) {
@@ -290,7 +336,7 @@ static void run_micro(int sock)
 /* --- net ----------------------------------------------------------- */
 
 static struct nsim_pair pair;
-static volatile bool stop;
+static atomic_bool stop;
 
 /* Echoes every datagram on side 1 back to its sender; exits on "q". */
 static void *server(void *arg)
@@ -435,7 +481,7 @@ static void run_mode(const struct mode *mo, pthread_t srv, uint64_t *lat)
  */
 struct other {
 	int sock, ticker;
-	long wakeups;
+	atomic_long wakeups;
 	pthread_t thread, tick_thread;
 };
 
@@ -506,7 +552,7 @@ static void run_isolation(pthread_t srv)
 	    pthread_create(&o.tick_thread, NULL, ticker, &o))
 		die("pthread_create", errno);
 	pthread_getcpuclockid(o.thread, &other_clock);
-	for (i = 0; i < sizeof(iso) / sizeof(iso[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(iso); i++) {
 		const struct mode *mo = &iso[i];
 		uint64_t t0, cpu0, other0, wall, cpu, other;
 		long wake0 = o.wakeups, trips = 0;
@@ -546,8 +592,8 @@ static void run_isolation(pthread_t srv)
 static void run_net(void)
 {
 	uint64_t *lat = calloc(round_trips, sizeof(*lat));
-	size_t i, n_modes = sizeof(modes) / sizeof(modes[0]);
-	size_t order[sizeof(modes) / sizeof(modes[0])];
+	size_t i, n_modes = ARRAY_SIZE(modes);
+	size_t order[ARRAY_SIZE(modes)];
 	pthread_t srv;
 
 	if (!lat)
