@@ -99,6 +99,7 @@ def summary(ps):
         'rust': statistics.median(rs), 'c': statistics.median(cs),
         'min': min(ratios), 'median': statistics.median(ratios),
         'max': max(ratios), 'n': len(ratios),
+        'slower': sum(1 for x in ratios if x > 1),
         'c_spread': max(cs) / min(cs) - 1 if min(cs) > 0 else 0,
     }
 
@@ -250,26 +251,29 @@ def plot(boots, modes, ratio_rows, out):
     fig.savefig(os.path.join(out, 'latency-cdf.svg'))
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(9, 0.28 * len(ratio_rows) + 1.5))
-    labels = [r[0] for r in ratio_rows]
-    med = [r[1]['median'] for r in ratio_rows]
-    lo = [r[1]['median'] - r[1]['min'] for r in ratio_rows]
-    hi = [r[1]['max'] - r[1]['median'] for r in ratio_rows]
-    ys = list(range(len(ratio_rows)))[::-1]
-    ax.barh(ys, [m - 1 for m in med], left=1, xerr=[lo, hi],
-            color=['tab:blue' if m <= RATIO_TARGET else 'tab:red' for m in med],
-            ecolor='gray', capsize=2)
-    ax.axvline(1, color='black', lw=0.8)
-    ax.axvline(RATIO_TARGET, color='tab:red', lw=0.8, ls='--',
-               label=f'target {RATIO_TARGET}')
-    lo_x = min([r[1]['min'] for r in ratio_rows] + [0.98])
-    hi_x = max([r[1]['max'] for r in ratio_rows] + [1.04])
-    ax.set_xlim(lo_x - 0.01, hi_x + 0.01)
-    ax.set_yticks(ys)
-    ax.set_yticklabels(labels, fontsize=7)
-    ax.set_xlabel('Rust / C (median of the rounds; bars: min to max)')
-    ax.legend(fontsize=8)
-    ax.grid(True, axis='x', alpha=0.3)
+    groups = [(title, rows) for title, rows in ratio_rows if rows]
+    fig, axes = plt.subplots(len(groups), 1, squeeze=False,
+                             figsize=(9, 0.24 * sum(len(r) for _, r in groups) + 2.5),
+                             gridspec_kw={'height_ratios': [len(r) for _, r in groups]})
+    for ax, (title, rows) in zip(axes[:, 0], groups):
+        med = [r[1]['median'] for r in rows]
+        lo = [r[1]['median'] - r[1]['min'] for r in rows]
+        hi = [r[1]['max'] - r[1]['median'] for r in rows]
+        ys = list(range(len(rows)))[::-1]
+        ax.barh(ys, [m - 1 for m in med], left=1, xerr=[lo, hi],
+                color=['tab:blue' if m <= RATIO_TARGET else 'tab:red' for m in med],
+                ecolor='gray', capsize=2)
+        ax.axvline(1, color='black', lw=0.8)
+        ax.axvline(RATIO_TARGET, color='tab:red', lw=0.8, ls='--',
+                   label=f'target {RATIO_TARGET}')
+        ax.set_xlim(min([r[1]['min'] for r in rows] + [0.98]) - 0.005,
+                    max([r[1]['max'] for r in rows] + [1.04]) + 0.005)
+        ax.set_yticks(ys)
+        ax.set_yticklabels([r[0] for r in rows], fontsize=7)
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, axis='x', alpha=0.3)
+        ax.legend(fontsize=8, loc='lower right')
+    axes[-1, 0].set_xlabel('Rust / C (median of the rounds; bars: min to max)')
     fig.tight_layout()
     fig.savefig(os.path.join(out, 'ratios.svg'))
     plt.close(fig)
@@ -305,8 +309,11 @@ def micro_table(boots, kind, unit):
         both = {n: statistics.median([x for p in ps for x in p]) for n, ps in calib.items()}
         lines += ['', f"Emulator calibration (user space, all boots of this kind): a call and "
                   f"return within a page {fmt(both['same'], 1)} {unit}, to another page "
-                  f"{fmt(both['other'], 1)} {unit}."]
-    if own:
+                  f"{fmt(both['other'], 1)} {unit}; identical code, so its range over the "
+                  f"boots ({fmt(min(x for p in calib['same'] for x in p), 1)}-"
+                  f"{fmt(max(x for p in calib['same'] for x in p), 1)} {unit}) is the "
+                  f"emulator's own noise."]
+    if own and kind == 'icount':   # wall times are too noisy to subtract
         lines += ['', f'Above the baseline (minus ioctl.pipe_unknown of the same boot), {unit}:', '',
                   f'| handler | Rust | C | Rust/C median (min-max) |', '|---|---:|---:|---:|']
         for name, s in own:
@@ -407,18 +414,30 @@ def main():
         text = (f'every Rust/C median <= {RATIO_TARGET}, {label}: '
                 + ('met' if not miss else 'missed by ' + ', '.join(
                     f"{n} {s['median']:.3f}" + (
-                        f" (C alone varies {100 * s['c_spread']:.1f}% between boots: noise)"
-                        if s['c_spread'] > s['median'] - 1 else '')
+                        f" (Rust slower in {s['slower']} of {s['n']} rounds"
+                        + (f"; C alone varies {100 * s['c_spread']:.0f}% between boots"
+                           if s['c_spread'] > s['median'] - 1 else '') + ')')
                     for n, s in miss)))
-        cross = [o - sm for (o, _), (sm, _) in zip(pairs(boots, 'wall', 'tcg.call_other_page'),
-                                                    pairs(boots, 'wall', 'tcg.call_same_page'))]
-        if miss and label.startswith('time') and cross:
-            text += (f'.  Why: under TCG a call into another guest page costs '
-                     f'{statistics.median(cross):.0f} ns more than one within the page '
-                     '(calibration below; QEMU chains translated code only within a page), '
-                     'and each Rust call is such a crossing (fs/eventpoll.o to the Rust '
-                     'object, the Rust object to rust/helpers); hardware does not charge '
-                     'it, and the instruction counts above are the like-for-like measure')
+        same = [x for p in pairs(boots, 'wall', 'tcg.call_same_page') for x in p]
+        other = [x for p in pairs(boots, 'wall', 'tcg.call_other_page') for x in p]
+        icount_max = max((s['median'] for _, s in icount_rows), default=None)
+        # Calls that take less time on the Rust image with more instructions.
+        icount_of = dict((n, st['median']) for n, st in icount_rows)
+        backwards = [f"{n} ({100 * (st['median'] - 1):+.0f}% time, "
+                     f"{100 * (icount_of[n] - 1):+.1f}% instructions)"
+                     for n, st in rows if st['median'] < 0.98 and icount_of.get(n, 0) >= 1]
+        faster = ('; it also goes the other way: ' + ', '.join(backwards)) if backwards else ''
+        if miss and label.startswith('time') and same and other and icount_max:
+            text += (f'.  Why we do not take these for the Rust code\'s cost: the same calls differ by at most '
+                     f'{100 * (icount_max - 1):.1f}% in instructions (icount, above), while '
+                     f'under multi-threaded TCG one identical user-space call took '
+                     f'{min(same):.0f}-{max(same):.0f} ns from boot to boot (calibration); '
+                     'emulated time depends on where code and data land, which differs '
+                     'between two kernel images' + faster +
+                     '.  What makes some calls slower on the Rust '
+                     'image in most rounds was not pinned down; a jump to another page is '
+                     f'not it (it costs {statistics.median(other) - statistics.median(same):.0f} ns '
+                     'more than one within the page)')
         verdicts.append(text)
     lat_miss = [(m, k, s[k]) for m, s in lat.items() for k in ('p50', 'p99')
                 if s[k]['median'] > RATIO_TARGET]
@@ -433,11 +452,23 @@ def main():
                'which is the noise of TCG wall time on a shared host'))
     for variant in ('rust', 'c'):
         for usecs, ge, gs, base, ok in p99_target(lat, variant):
-            verdicts.append(
-                f'{variant}: per-epoll usecs {usecs} (budget 8, prefer 0) cuts p99 by '
-                f'{ge / 1000:,.0f} us of {base / 1000:,.0f} us, the sysctl {usecs} by '
-                f'{gs / 1000:,.0f} us: ' + ('met' if ok else 'missed')
-                + f' (target: at least {100 * (1 - P99_SLACK):.0f}% of the sysctl\'s gain)')
+            text = (f'{variant}: per-epoll usecs {usecs} (budget 8, prefer 0) cuts p99 by '
+                    f'{ge / 1000:,.0f} us of {base / 1000:,.0f} us, the sysctl {usecs} by '
+                    f'{gs / 1000:,.0f} us: ' + ('met' if ok else 'missed')
+                    + f' (target: at least {100 * (1 - P99_SLACK):.0f}% of the sysctl\'s gain)')
+            if not ok:
+                # The two run the same busy loop (same time, budget 8, no
+                # preference): show how much each gain moves between boots.
+                per_boot = {}
+                for mode in (f'epoll-{usecs}-8-0', f'sysctl-{usecs}'):
+                    gains = [n[variant == 'c'] - m[variant == 'c'] for n, m in
+                             zip(pairs(boots, 'wall', 'rtt.none.p99'),
+                                 pairs(boots, 'wall', f'rtt.{mode}.p99'))]
+                    per_boot[mode] = f'{min(gains) / 1000:,.0f} to {max(gains) / 1000:,.0f} us'
+                text += (f'.  Why: both run the same busy loop, and per boot the instance\'s gain '
+                         f"ranged {per_boot[f'epoll-{usecs}-8-0']}, the sysctl's "
+                         f"{per_boot[f'sysctl-{usecs}']}: the difference is the run's noise")
+            verdicts.append(text)
     if size:
         verdicts.append(
             f"Rust text {size['rust_added']} B against {size['c_replaced']} B of C: "
@@ -445,9 +476,12 @@ def main():
                                          f'missed (target {SIZE_TARGET}x; see Size for why)'))
 
     # Plot.
-    ratio_rows = [(f'icount {n}', s) for n, s in icount_rows] + \
-                 [(f'wall {n}', s) for n, s in wall_rows] + \
-                 [(f'rtt {m} {k}', s[k]) for m, s in lat.items() for k in ('p50', 'p99')]
+    ratio_rows = [
+        ('Instructions per call (QEMU -icount): the like-for-like measure', icount_rows),
+        ('Time per call under TCG (wall boots)', wall_rows),
+        ('Round trip over netdevsim under TCG (wall boots)',
+         [(f'{m} {k}', s[k]) for m, s in lat.items() for k in ('p50', 'p99')]),
+    ]
     os.makedirs(args.out, exist_ok=True)
     plots = True
     try:
