@@ -48,8 +48,8 @@ for round in $(seq "$rounds"); do
 			else
 				accel=${EBP_ACCEL:-} what=all
 			fi
-			# The round number seeds the order of the latency modes:
-			# the same for both kernels of a round, another each round.
+			# The round number seeds the order of the latency modes
+			# in each block: the same for both kernels of a round.
 			EBP_ACCEL=$accel EBP_APPEND="ebp.bench=$what,$calls,$trips,$round" \
 				"$EBP_ROOT/scripts/ebp/boot.sh" "$variant" bench \
 				"$logs/$kind-$variant-$round.log" || failed=$((failed + 1))

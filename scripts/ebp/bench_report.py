@@ -418,6 +418,16 @@ def main():
                         + (f"; C alone varies {100 * s['c_spread']:.0f}% between boots"
                            if s['c_spread'] > s['median'] - 1 else '') + ')')
                     for n, s in miss)))
+        if label.startswith('instructions') and miss and all(n.startswith('ctl.') for n, _ in miss):
+            wake = dict(rows).get('wakeup.plain')
+            extra = f"{wake['rust'] - wake['c']:+.0f}" if wake else 'a few'
+            text += ('.  Why, as far as we know: of ADD and DEL, only ADD runs busy-poll '
+                     'code, the on-rule check that the wakeup callback also runs '
+                     f'(wakeup.plain: {extra} instructions); the pair also allocates an epitem '
+                     'and frees it through RCU, whose batching varies from boot to boot, so '
+                     'this is the one row not repeatable to the instruction (see its min-max '
+                     'and C spread).  Where the rest of the difference comes from was not '
+                     'pinned down')
         same = [x for p in pairs(boots, 'wall', 'tcg.call_same_page') for x in p]
         other = [x for p in pairs(boots, 'wall', 'tcg.call_other_page') for x in p]
         icount_max = max((s['median'] for _, s in icount_rows), default=None)
@@ -434,10 +444,10 @@ def main():
                      f'{min(same):.0f}-{max(same):.0f} ns from boot to boot (calibration); '
                      'emulated time depends on where code and data land, which differs '
                      'between two kernel images' + faster +
-                     '.  What makes some calls slower on the Rust '
-                     'image in most rounds was not pinned down; a jump to another page is '
-                     f'not it (it costs {statistics.median(other) - statistics.median(same):.0f} ns '
-                     'more than one within the page)')
+                     '.  What makes some calls slower on the Rust image in most rounds was not '
+                     'pinned down; a jump to another page is not it (the calibration call takes '
+                     f'{statistics.median(same):.0f} ns within a page, '
+                     f'{statistics.median(other):.0f} ns across)')
         verdicts.append(text)
     lat_miss = [(m, k, s[k]) for m, s in lat.items() for k in ('p50', 'p99')
                 if s[k]['median'] > RATIO_TARGET]
@@ -544,8 +554,9 @@ def main():
         '## Per call: time (wall boots)', '', wall_md, '',
         '## Round trips over a linked netdevsim pair (us, TCG guest time)', '',
         'Client pinned to CPU 0 with its epoll instance in the mode shown, an echo '
-        'server on CPU 1 in blocking recvfrom(); medians over the boots of each '
-        'boot\'s quantile.  CPU/msg: the client thread\'s CPU time per round trip.', '',
+        'server on CPU 1 in blocking recvfrom(); each boot runs the modes in 5 '
+        'interleaved blocks.  Medians over the boots of each boot\'s quantile.  '
+        'CPU/msg: the client thread\'s CPU time per round trip.', '',
         lat_md, '',
         '## Isolation', '',
         'Another instance without params, on a socket of the same NAPI context poked '

@@ -188,21 +188,25 @@ static long op_wakeup(void)
  * is what each crossing between fs/eventpoll.o and the Rust object costs
  * in the wall boots on top of its instructions.
  */
-__attribute__((noinline, noclone, section(".text.ebp_same"), aligned(4096)))
+/* User space has no <linux/compiler.h>: the attributes, once. */
+#define CALIBRATION_FN(sect, align) \
+	__attribute__((noinline, noclone, section(sect), aligned(align)))
+
+CALIBRATION_FN(".text.ebp_same", 4096)
 static long callee_same_page(long x)
 {
 	__asm__ volatile("" : "+r"(x));	/* no constant folding */
 	return x + 1;
 }
 
-__attribute__((noinline, noclone, section(".text.ebp_other"), aligned(4096)))
+CALIBRATION_FN(".text.ebp_other", 4096)
 static long callee_other_page(long x)
 {
 	__asm__ volatile("" : "+r"(x));	/* no constant folding */
 	return x + 1;
 }
 
-__attribute__((noinline, noclone, section(".text.ebp_same")))
+CALIBRATION_FN(".text.ebp_same", 16)
 static long op_call_same_page(void)
 {
 	long x = callee_same_page(-1);
@@ -211,7 +215,7 @@ static long op_call_same_page(void)
 	return x;
 }
 
-__attribute__((noinline, noclone, section(".text.ebp_same")))
+CALIBRATION_FN(".text.ebp_same", 16)
 static long op_call_other_page(void)
 {
 	long x = callee_other_page(-1);
@@ -425,37 +429,52 @@ static uint64_t round_trip(int ep, int sock, uint32_t seq)
 	}
 }
 
-/* The client side: @count round trips in mode @mo; prints the results. */
-static void run_mode(const struct mode *mo, pthread_t srv, uint64_t *lat)
+/* What one mode measured, over all its blocks. */
+struct mode_result {
+	uint64_t *lat;		/* round trips, ns */
+	long n, lost;
+	uint64_t cpu, srv_cpu;	/* client and server thread CPU time, ns */
+};
+
+/* One block of @count round trips in mode @mo, added to @res. */
+static void run_block(const struct mode *mo, pthread_t srv, long count,
+		      struct mode_result *res)
 {
 	clockid_t srv_clock;
-	uint64_t cpu0, srv0, cpu, srv_cpu;
+	uint64_t cpu0, srv0;
 	int ep, sock = pair.sock[0];
-	long i, n = 0, lost = 0;
 	static uint32_t seq;
+	long i;
 
 	pthread_getcpuclockid(srv, &srv_clock);
 	set_sysctl(mo->sysctl);
 	ep = mode_instance(mo, sock);
-	for (i = 0; i < 200; i++)	/* warm up, and learn the NAPI ID */
+	for (i = 0; i < 50; i++)	/* warm up, and learn the NAPI ID */
 		round_trip(ep, sock, ++seq);
 	cpu0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	srv0 = cpu_ns(srv_clock);
-	for (i = 0; i < round_trips; i++) {
+	for (i = 0; i < count; i++) {
 		uint64_t t = round_trip(ep, sock, ++seq);
 
 		if (t)
-			lat[n++] = t;
+			res->lat[res->n++] = t;
 		else
-			lost++;
+			res->lost++;
 	}
-	cpu = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-	srv_cpu = cpu_ns(srv_clock) - srv0;
+	res->cpu += cpu_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	res->srv_cpu += cpu_ns(srv_clock) - srv0;
 	close(ep);
 	set_sysctl(0);
+}
+
+static void report_mode(const struct mode *mo, struct mode_result *res)
+{
+	uint64_t *lat = res->lat;
+	long i, n = res->n;
+
 	if (n < round_trips * 99 / 100) {
 		printf("# error: %s: %ld of %ld round trips lost\n", mo->name,
-		       lost, round_trips);
+		       res->lost, round_trips);
 		exit(1);
 	}
 	qsort(lat, n, sizeof(lat[0]), cmp_u64);
@@ -465,10 +484,11 @@ static void run_mode(const struct mode *mo, pthread_t srv, uint64_t *lat)
 	       (unsigned long long)lat[n * 99 / 100]);
 	printf("metric rtt.%s.p99.9 %llu ns\n", mo->name,
 	       (unsigned long long)lat[n * 999 / 1000]);
-	printf("metric rtt.%s.cpu_client %.0f ns\n", mo->name, (double)cpu / n);
+	printf("metric rtt.%s.cpu_client %.0f ns\n", mo->name,
+	       (double)res->cpu / n);
 	printf("metric rtt.%s.cpu_server %.0f ns\n", mo->name,
-	       (double)srv_cpu / n);
-	printf("metric rtt.%s.lost %ld count\n", mo->name, lost);
+	       (double)res->srv_cpu / n);
+	printf("metric rtt.%s.lost %ld count\n", mo->name, res->lost);
 	printf("cdf %s", mo->name);
 	for (i = 1; i <= QUANTILES; i++)
 		printf(" %llu", (unsigned long long)lat[(n - 1) * i / QUANTILES]);
@@ -589,38 +609,49 @@ static void run_isolation(pthread_t srv)
 	close(o.ticker);
 }
 
+/* The round trips of every mode, in BLOCKS interleaved blocks: each block
+ * runs every mode once, in an order shuffled by -s and the block number,
+ * so a drift during the boot spreads over all modes alike.
+ */
+#define BLOCKS 5
+
 static void run_net(void)
 {
-	uint64_t *lat = calloc(round_trips, sizeof(*lat));
-	size_t i, n_modes = ARRAY_SIZE(modes);
-	size_t order[ARRAY_SIZE(modes)];
+	static struct mode_result res[ARRAY_SIZE(modes)];
+	size_t i, b, n_modes = ARRAY_SIZE(modes), order[ARRAY_SIZE(modes)];
+	long per_block = (round_trips + BLOCKS - 1) / BLOCKS;
 	pthread_t srv;
 
-	if (!lat)
-		die("calloc", ENOMEM);
+	for (i = 0; i < n_modes; i++) {
+		res[i].lat = calloc(per_block * BLOCKS, sizeof(uint64_t));
+		if (!res[i].lat)
+			die("calloc", ENOMEM);
+		order[i] = i;
+	}
 	pin(0);
 	if (pthread_create(&srv, NULL, server, NULL))
 		die("pthread_create", errno);
-	printf("# net: %ld round trips per mode; client on CPU 0, server on CPU 1; order seed %u\n",
-	       round_trips, order_seed);
-	/* A different order each boot (-s), so a drift over the run does
-	 * not always favour the same modes.
-	 */
-	for (i = 0; i < n_modes; i++)
-		order[i] = i;
+	printf("# net: %ld round trips per mode in %d interleaved blocks; ",
+	       per_block * BLOCKS, BLOCKS);
+	printf("client on CPU 0, server on CPU 1; order seed %u\n", order_seed);
 	srand(order_seed);
-	for (i = n_modes - 1; i > 0; i--) {
-		size_t j = rand() % (i + 1), t = order[i];
+	for (b = 0; b < BLOCKS; b++) {
+		for (i = n_modes - 1; i > 0; i--) {
+			size_t j = rand() % (i + 1), t = order[i];
 
-		order[i] = order[j];
-		order[j] = t;
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (i = 0; i < n_modes; i++)
+			run_block(&modes[order[i]], srv, per_block, &res[order[i]]);
 	}
-	for (i = 0; i < n_modes; i++)
-		run_mode(&modes[order[i]], srv, lat);
+	for (i = 0; i < n_modes; i++) {
+		report_mode(&modes[i], &res[i]);
+		free(res[i].lat);
+	}
 	run_isolation(srv);
 	nsim_send(pair.sock[0], 2, PORT, "q", 1);
 	pthread_join(srv, NULL);
-	free(lat);
 }
 
 int main(int argc, char **argv)
