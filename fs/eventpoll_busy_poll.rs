@@ -169,3 +169,29 @@ pub unsafe extern "C" fn ep_busy_poll_napi(
     // SAFETY: The caller guarantees the `loop_end`/`arg` pair and the context.
     unsafe { bindings::napi_busy_loop(napi_id, loop_end, arg, state.prefer(), state.napi_budget()) }
 }
+
+/// Fills `out` with the instance's parameters as `EPIOCGPARAMS` reports them
+/// (pad zeroed), for `/proc/<pid>/fdinfo/<epfd>`.
+///
+/// # Safety
+///
+/// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
+/// - `out` points to a `struct epoll_params` the caller may write.
+#[no_mangle]
+pub unsafe extern "C" fn ep_busy_poll_params(
+    bp: *const bindings::ep_busy_poll,
+    out: *mut bindings::epoll_params,
+) {
+    // SAFETY: The caller guarantees `bp` points to a live instance's state.
+    let state = unsafe { BusyPoll::from_raw(bp) };
+    let p = state.get().to_user();
+    // SAFETY: The caller guarantees `out` is valid for writes.
+    unsafe {
+        out.write(bindings::epoll_params {
+            busy_poll_usecs: p.busy_poll_usecs,
+            busy_poll_budget: p.busy_poll_budget,
+            prefer_busy_poll: p.prefer_busy_poll,
+            __pad: p.pad,
+        })
+    };
+}

@@ -11,6 +11,8 @@
 
 #include <linux/types.h>
 
+struct epoll_params;
+
 /**
  * struct ep_busy_poll - busy-poll parameters of one epoll instance
  * @usecs: busy-poll time in microseconds; 0 defers to net.core.busy_poll
@@ -33,5 +35,7 @@ bool ep_busy_poll_timed_out(const struct ep_busy_poll *bp,
 			    unsigned long start_time);
 void ep_busy_poll_napi(const struct ep_busy_poll *bp, unsigned int napi_id,
 		       bool (*loop_end)(void *, unsigned long), void *arg);
+void ep_busy_poll_params(const struct ep_busy_poll *bp,
+			 struct epoll_params *out);
 
 #endif /* _LINUX_EVENTPOLL_BUSY_POLL_H */

@@ -102,6 +102,75 @@ TEST_F(abi, set_then_get_round_trips)
 	}
 }
 
+/* The busy-poll lines of /proc/self/fdinfo/@fd into @p, and the number of
+ * them and of "tfd:" lines found in @params and @tfds; 0 or -errno.
+ */
+static int fdinfo_params(int fd, struct epoll_params *p, int *params, int *tfds)
+{
+	char path[64], line[256];
+	unsigned int v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	memset(p, 0xa5, sizeof(*p));
+	*params = 0;
+	*tfds = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "busy_poll_usecs: %u", &v) == 1)
+			p->busy_poll_usecs = v, ++*params;
+		else if (sscanf(line, "busy_poll_budget: %u", &v) == 1)
+			p->busy_poll_budget = v, ++*params;
+		else if (sscanf(line, "prefer_busy_poll: %u", &v) == 1)
+			p->prefer_busy_poll = v, ++*params;
+		else if (!strncmp(line, "tfd:", 4))
+			++*tfds;
+	}
+	fclose(f);
+	return 0;
+}
+
+TEST_F(abi, fdinfo_shows_the_params)
+{
+	static const struct epoll_params cases[] = {
+		{ 100, 16, 1, 0 }, { EP_S32_MAX, 64, 0, 0 }, { 0, 1, 1, 0 },
+		{ 50, 0, 0, 0 },
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_params p;
+	int params, tfds, efd = eventfd(0, 0);
+	size_t i;
+
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, fdinfo_params(self->ep, &p, &params, &tfds));
+	ASSERT_EQ(3, params) TH_LOG("busy_poll_usecs, _budget and prefer_busy_poll lines");
+	EXPECT_EQ(0, p.busy_poll_usecs);
+	EXPECT_EQ(0, p.busy_poll_budget);
+	EXPECT_EQ(0, p.prefer_busy_poll);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, ep_set(self->ep, cases[i].busy_poll_usecs,
+				    cases[i].busy_poll_budget,
+				    cases[i].prefer_busy_poll, 0));
+		ASSERT_EQ(0, fdinfo_params(self->ep, &p, &params, &tfds));
+		ASSERT_EQ(3, params);
+		EXPECT_EQ(cases[i].busy_poll_usecs, p.busy_poll_usecs) TH_LOG("case %zu", i);
+		EXPECT_EQ(cases[i].busy_poll_budget, p.busy_poll_budget) TH_LOG("case %zu", i);
+		EXPECT_EQ(cases[i].prefer_busy_poll, p.prefer_busy_poll) TH_LOG("case %zu", i);
+	}
+	/* A refused call shows nothing new; the watched files stay listed. */
+	ASSERT_EQ(-EINVAL, ep_set(self->ep, 7, 7, 2, 0));
+	ASSERT_EQ(0, epoll_ctl(self->ep, EPOLL_CTL_ADD, efd, &ev));
+	ASSERT_EQ(0, fdinfo_params(self->ep, &p, &params, &tfds));
+	EXPECT_EQ(3, params);
+	EXPECT_EQ(1, tfds);
+	EXPECT_EQ(50, p.busy_poll_usecs);
+	EXPECT_EQ(0, p.busy_poll_budget);
+	EXPECT_EQ(0, p.prefer_busy_poll);
+	close(efd);
+}
+
 TEST_F(abi, set_reads_from_a_read_only_page)
 {
 	struct epoll_params *p = (void *)self->ro;
