@@ -10,7 +10,7 @@ APT_PACKAGES=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	qemu-system-x86 busybox-static cpio
 	flex bison bc libelf-dev libssl-dev make gcc xz-utils patch
-	gcc-multilib libc6-dev-i386 libcap-dev python3
+	gcc-multilib libc6-dev-i386 libcap-dev python3 python3-docutils
 )
 [ "${1:-}" = bench ] && APT_PACKAGES+=(python3-matplotlib)
 BINDGEN_VERSION=0.69.5
