@@ -6,6 +6,7 @@
 #                   builds of the Rust kernel, with the long fuzzer run
 #   make bench      boot the Rust and the C kernel alternately (5 rounds),
 #                   benchmark both, write results/bench/ and the README table
+#   make kunit      the KUnit suite through tools/testing/kunit/kunit.py
 #
 # Each target names the script in scripts/ebp/ that does the work.
 # Generated files live in .cache/ (EBP_CACHE=dir to move it).
@@ -16,7 +17,7 @@ CACHE := $(or $(EBP_CACHE),$(CURDIR)/.cache)
 T = @start=$$(date +%s); echo "==> make $@: $(1)";
 DONE = ; rc=$$?; echo "==> make $@: done in $$(( $$(date +%s) - start ))s"; exit $$rc
 
-.PHONY: all deps source kernel image-path initramfs run test test-debug bench clean distclean help
+.PHONY: all deps source kernel image-path initramfs run test test-debug bench kunit clean distclean help
 
 all: help
 
@@ -55,6 +56,10 @@ test-debug: deps
 # size it (scripts/ebp/bench.sh).
 bench: deps
 	@$(SCRIPTS)/bench.sh
+
+# kunit.py builds its own kernel from fs/eventpoll_busy_poll/.kunitconfig.
+kunit: deps
+	@$(SCRIPTS)/kunit.sh
 
 clean:
 	rm -rf $(CACHE)/build $(CACHE)/initramfs $(CACHE)/logs $(CACHE)/cargo
