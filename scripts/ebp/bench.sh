@@ -59,11 +59,7 @@ done
 
 step "writing the report to $out"
 mkdir -p "$out"
-# apt's python3-matplotlib is for the system's python3, which another
-# python3 first in PATH (pyenv, a venv) does not see.
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
-"$python" "$EBP_ROOT/scripts/ebp/bench_report.py" --logs "$logs" --rounds "$rounds" \
+"$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/bench_report.py" --logs "$logs" --rounds "$rounds" \
 	--build "$EBP_CACHE/build" --out "$out" --readme "$EBP_ROOT/README.md" \
 	--accel "${EBP_ACCEL:-$(cat "$EBP_CACHE/accel" 2>/dev/null || echo tcg)}" ||
 	die "the report could not be made: see $logs"

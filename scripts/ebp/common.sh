@@ -9,6 +9,11 @@ EBP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 EBP_CACHE=${EBP_CACHE:-$EBP_ROOT/.cache}
 export LLVM=${LLVM:--19}
 
+# The system's python3, where apt's python3-* modules (docutils, matplotlib)
+# live; another python3 first in PATH (pyenv, a venv) does not see them.
+SYSTEM_PYTHON=/usr/bin/python3
+[ -x "$SYSTEM_PYTHON" ] || SYSTEM_PYTHON=python3
+
 step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -26,13 +26,11 @@ rm -f "$EBP_CACHE/logs/counts-host"
 PYTHONDONTWRITEBYTECODE=1 python3 "$EBP_ROOT/scripts/ebp/test_bench_report.py" \
 	--counts "$EBP_CACHE/logs/counts-host" || true
 add_counts "$EBP_CACHE/logs/counts-host" "[host] bench_report checks"
-# Documentation/: valid reStructuredText, linked from its index.  apt's
-# python3-docutils is for the system's python3 (make deps installs it).
+# Documentation/: valid reStructuredText (apt's python3-docutils, from
+# make deps), linked from its index.
 "$EBP_ROOT/scripts/ebp/overlay.sh"
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
 rm -f "$EBP_CACHE/logs/counts-docs"
-PYTHONDONTWRITEBYTECODE=1 "$python" "$EBP_ROOT/scripts/ebp/check_docs.py" --repo "$EBP_ROOT" \
+PYTHONDONTWRITEBYTECODE=1 "$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/check_docs.py" --repo "$EBP_ROOT" \
 	--tree "$EBP_CACHE/src/linux" --counts "$EBP_CACHE/logs/counts-docs" || true
 add_counts "$EBP_CACHE/logs/counts-docs" "[host] documentation checks"
 "$EBP_ROOT/scripts/ebp/initramfs.sh"
