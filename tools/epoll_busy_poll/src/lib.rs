@@ -7,6 +7,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 pub use libc::epoll_params as EpollParams;
 
+pub mod remote;
+
 /// The ioctl type of epoll (`EPOLL_IOC_TYPE`).
 pub const EPOLL_IOC_TYPE: u32 = 0x8A;
 
@@ -98,6 +100,15 @@ pub fn outcome(r: &io::Result<()>) -> String {
             None => e.to_string(),
         },
     }
+}
+
+/// Formats parameters as `busy_poll_usecs=.. busy_poll_budget=..
+/// prefer_busy_poll=..`, the three fields a user sets (no pad).
+pub fn show_fields(p: &EpollParams) -> String {
+    format!(
+        "busy_poll_usecs={} busy_poll_budget={} prefer_busy_poll={}",
+        p.busy_poll_usecs, p.busy_poll_budget, p.prefer_busy_poll
+    )
 }
 
 /// Formats parameters as `usecs=.. budget=.. prefer=.. pad=..`.
