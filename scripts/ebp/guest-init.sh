@@ -55,8 +55,16 @@ test)
 		echo clear >$kmemleak
 		leakcheck=" kmemleak"
 	fi
+	# ebp.only=NAME runs that one program of /etc/ebp-tests (and the
+	# demo), e.g. ebp.only=selftest:epoll_bp_cli while working on it.
+	only=$(sed -n 's/.*ebp\.only=\([^ ]*\).*/\1/p' /proc/cmdline)
+	if [ -n "$only" ]; then
+		grep "^$only " /etc/ebp-tests >/tmp/ebp-tests
+	else
+		cp /etc/ebp-tests /tmp/ebp-tests
+	fi
 	# The host checks that every planned program reported back.
-	echo "EBP-PLAN $(cut -d' ' -f1 /etc/ebp-tests | tr '\n' ' ')demo$leakcheck"
+	echo "EBP-PLAN $(cut -d' ' -f1 /tmp/ebp-tests | tr '\n' ' ')demo$leakcheck"
 	accel=$(sed -n 's/.*ebp\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)
 	debug=$(sed -n 's/.*ebp\.debug=\([a-z]*\).*/\1/p' /proc/cmdline)  # yes on kasan, kcsan
 	while read -r name program args; do
@@ -79,7 +87,7 @@ test)
 		fi
 		# shellcheck disable=SC2086 # $args is a list of arguments
 		run "$name" "$program" $args
-	done </etc/ebp-tests
+	done </tmp/ebp-tests
 	run demo /bin/epoll-bp-demo
 	if [ -n "$leakcheck" ]; then
 		# kmemleak reports objects older than 5 s, after two scans.

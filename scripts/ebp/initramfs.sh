@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the guest userspace and pack it as a gzip'd cpio initramfs:
-# busybox, /init (guest-init.sh), the Rust demo (tools/epoll_busy_poll) and
-# the selftests, all static.  /etc/ebp-tests lists the test programs in the
-# order the test job runs them: "NAME PROGRAM [ARGS...]", one a line.
+# busybox, /init (guest-init.sh), the Rust demo and the epoll-bp command
+# (tools/epoll_busy_poll) and the selftests, all static.  /etc/ebp-tests
+# lists the test programs in the order the test job runs them:
+# "NAME PROGRAM [ARGS...]", one a line.
 . "$(dirname "$0")/common.sh"
 
 src=$EBP_CACHE/src/linux
@@ -46,6 +47,8 @@ selftest epoll_bp_priv net/epoll_bp_priv.c
 selftest epoll_bp_priv_32 net/epoll_bp_priv.c -m32
 selftest epoll_bp_race net/epoll_bp_race.c
 selftest epoll_bp_napi net/epoll_bp_napi.c
+# The epoll-bp command against a running server (needs /bin/epoll-bp).
+selftest epoll_bp_cli net/epoll_bp_cli.c
 # Reliability: usercopy faults, leaks, and the fuzzer (KTAP of its own;
 # ebp.fuzz=SECS and ebp.stress=ROUNDS on the kernel command line size them).
 selftest epoll_bp_fault net/epoll_bp_fault.c
@@ -74,7 +77,8 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,dev,etc,proc,sys,tmp}
 install -m 755 "$busybox" "$root/bin/busybox"
 install -m 755 "$EBP_ROOT/scripts/ebp/guest-init.sh" "$root/init"
-install -m 755 "$EBP_CACHE/cargo/$target/release/epoll-bp-demo" "$root/bin/"
+install -m 755 "$EBP_CACHE/cargo/$target/release/epoll-bp-demo" \
+	"$EBP_CACHE/cargo/$target/release/epoll-bp" "$root/bin/"
 install -m 755 "$out"/bin/* "$root/bin/"
 install -m 644 "$out/ebp-tests" "$root/etc/ebp-tests"
 (cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 | gzip -9 >"$out/initramfs.cpio.gz.new")

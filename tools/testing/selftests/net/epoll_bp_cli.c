@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The epoll-bp command (tools/epoll_busy_poll), run as a user would run it
+ * against a server it did not start: a forked test server holds two epoll
+ * instances and a pipe and never sets busy-poll params itself, and each
+ * test runs epoll-bp (fork + exec, $EPOLL_BP_CLI or /bin/epoll-bp) and
+ * checks its output, its exit status, and what the server sees: its own
+ * EPIOCGPARAMS, /proc/PID/fdinfo, and, over a netdevsim pair, the CPU time
+ * its idle epoll_wait() loop burns once epoll-bp switches busy polling on.
+ * Errors are provoked for real: a reaped pid, a closed fd, a pipe, another
+ * user (no ptrace rights), a seccomp filter making EPIOC*PARAMS ENOTTY (a
+ * kernel without the ioctl), no CAP_NET_ADMIN in the bounding set.
+ * Needs root; the busy-polling test needs netdevsim.
+ */
+#define _GNU_SOURCE
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "epoll_bp_common.h"
+#include "epoll_bp_nsim.h"
+
+#define PORT 4243
+#define BUSY_USECS 50000	/* what epoll-bp sets: 50 ms of each 100 ms wait */
+#define WINDOW_MS 1000		/* how long the server's CPU time is measured */
+#define NOBODY 65534
+
+/* ------------------------------------------------------------------ */
+/* The test server: an unmodified program holding epoll instances.     */
+
+/* What the server answers on its control socket. */
+struct reply {
+	int ret;			/* 0 or -errno of EPIOCGPARAMS */
+	struct epoll_params params;	/* of its first instance */
+	int received;			/* datagrams taken through it */
+};
+
+struct server {
+	pid_t pid;
+	int ctl;		/* SOCK_SEQPACKET to the server */
+	int ep, ep2, pipe;	/* its descriptors, as numbered in it */
+};
+
+/* The server's loop: epoll_wait() on @udp (if any) with 100 ms timeouts;
+ * between waits, answer a 'g' on @ctl with its own EPIOCGPARAMS.
+ */
+static void __attribute__((noreturn)) server_main(int ctl, int udp)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct reply r = { 0 };
+	int fds[3], p[2], fd;
+	char c, buf[64];
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != ctl && fd != udp)
+			close(fd);
+	fds[0] = epoll_create1(0);
+	fds[1] = epoll_create1(0);
+	if (fds[0] < 0 || fds[1] < 0 || pipe(p))
+		_exit(1);
+	fds[2] = p[0];
+	if (udp >= 0 && epoll_ctl(fds[0], EPOLL_CTL_ADD, udp, &ev))
+		_exit(1);
+	if (send(ctl, fds, sizeof(fds), 0) != sizeof(fds))
+		_exit(1);
+	for (;;) {
+		if (epoll_wait(fds[0], &ev, 1, 100) > 0)
+			while (recv(udp, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+				r.received++;
+		switch (recv(ctl, &c, 1, MSG_DONTWAIT)) {
+		case 0:		/* the test is gone */
+			_exit(0);
+		case 1:
+			r.ret = ep_get(fds[0], &r.params);
+			if (send(ctl, &r, sizeof(r), 0) != sizeof(r))
+				_exit(1);
+		}
+	}
+}
+
+/* Forks the server (taking @udp, or none with -1); 0 or -errno. */
+static int server_start(struct server *s, int udp)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	int sv[2], fds[3];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+		return -errno;
+	s->pid = fork();
+	if (s->pid < 0)
+		return -errno;
+	if (s->pid == 0) {
+		close(sv[0]);
+		server_main(sv[1], udp);
+	}
+	close(sv[1]);
+	s->ctl = sv[0];
+	setsockopt(s->ctl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (recv(s->ctl, fds, sizeof(fds), 0) != sizeof(fds))
+		return -EIO;
+	s->ep = fds[0];
+	s->ep2 = fds[1];
+	s->pipe = fds[2];
+	return 0;
+}
+
+static void server_stop(struct server *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		close(s->ctl);
+	}
+	s->pid = 0;
+}
+
+/* Asks the server for its own view; 0 or -1. */
+static int server_ask(struct server *s, struct reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (send(s->ctl, "g", 1, 0) != 1)
+		return -1;
+	return recv(s->ctl, r, sizeof(*r), 0) == sizeof(*r) ? 0 : -1;
+}
+
+/* The server's EPIOCGPARAMS of its first instance, packed; all ones on error. */
+static uint64_t server_params(struct server *s)
+{
+	struct reply r;
+
+	if (server_ask(s, &r) || r.ret)
+		return UINT64_MAX;
+	return ep_packed(&r.params);
+}
+
+/* utime + stime of @pid in ms, from /proc/PID/stat; -1 on error. */
+static long cpu_ms(pid_t pid)
+{
+	unsigned long utime, stime;
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* After "pid (comm) ": state is field 3, utime 14, stime 15. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &utime, &stime) != 2)
+		return -1;
+	return (utime + stime) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+/* The CPU time (ms) @pid burns in the next WINDOW_MS. */
+static long cpu_over_window(pid_t pid)
+{
+	long before = cpu_ms(pid);
+
+	usleep(WINDOW_MS * 1000);
+	return before < 0 ? -1 : cpu_ms(pid) - before;
+}
+
+/* Whether /proc/@pid/fdinfo/@fd has the line "@field:\t@value". */
+static int fdinfo_has(pid_t pid, int fd, const char *field, unsigned int value)
+{
+	char path[64], buf[4096], want[64];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	f = open(path, O_RDONLY);
+	if (f < 0)
+		return 0;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	snprintf(want, sizeof(want), "\n%s:\t%u\n", field, value);
+	return strstr(buf, want) != NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running epoll-bp.                                                   */
+
+/* How the child that execs epoll-bp is set up first. */
+enum how {
+	AS_ROOT,
+	AS_NOBODY,		/* uid and gid 65534: no ptrace rights on root */
+	WITHOUT_IOCTL,		/* seccomp: EPIOCSPARAMS/EPIOCGPARAMS are ENOTTY */
+	WITHOUT_NET_ADMIN,	/* root, CAP_NET_ADMIN dropped from the bounding set */
+};
+
+struct run {
+	int status;		/* exit status; 128 + signal if killed */
+	char out[4096], err[4096];
+};
+
+/* A seccomp filter standing in for a kernel without the ioctls. */
+static int no_epoll_ioctls(void)
+{
+#if defined(__x86_64__)
+#define EP_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__i386__)
+#define EP_AUDIT_ARCH AUDIT_ARCH_I386
+#elif defined(__aarch64__)
+#define EP_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+#ifdef EP_AUDIT_ARCH
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, EP_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* The command's low 32 bits (all of it): little endian. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, EPIOCSPARAMS, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, EPIOCGPARAMS, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOTTY),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(filter) / sizeof(filter[0]),
+		.filter = filter,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static void child_setup(enum how how)
+{
+	int ret = 0;
+
+	switch (how) {
+	case AS_ROOT:
+		break;
+	case AS_NOBODY:
+		ret = setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+		      setresuid(NOBODY, NOBODY, NOBODY);
+		break;
+	case WITHOUT_IOCTL:
+		ret = no_epoll_ioctls();
+		break;
+	case WITHOUT_NET_ADMIN:
+		ret = prctl(PR_CAPBSET_DROP, EP_CAP_NET_ADMIN, 0, 0, 0);
+		break;
+	}
+	if (ret) {
+		fprintf(stderr, "test: setting up the child (%d) failed: %s\n",
+			how, strerror(errno));
+		_exit(126);
+	}
+}
+
+/* Reads what is left in @fd into @buf (NUL-terminated); 1 at EOF. */
+static int drain(int fd, char *buf, size_t size)
+{
+	size_t len = strlen(buf);
+	ssize_t n = read(fd, buf + len, size - 1 - len);
+
+	if (n > 0)
+		buf[len + n] = 0;
+	return n <= 0;
+}
+
+/* Prints each line of @text as a diagnostic, after @prefix. */
+static void print_lines(const char *prefix, const char *text)
+{
+	const char *end;
+
+	for (; *text; text = *end ? end + 1 : end) {
+		end = strchrnul(text, '\n');
+		ksft_print_msg("%s%.*s\n", prefix, (int)(end - text), text);
+	}
+}
+
+/* Runs epoll-bp with the space-separated arguments @fmt, set up as @how,
+ * into @r.  Returns 0, or -1 if it could not be run at all.
+ */
+static int __attribute__((format(printf, 3, 4)))
+run_cli(struct run *r, enum how how, const char *fmt, ...)
+{
+	const char *cli = getenv("EPOLL_BP_CLI") ?: "/bin/epoll-bp";
+	int out[2], err[2], status, open_fds = 2, argc = 0;
+	char line[512], *argv[32], *save, *arg;
+	struct pollfd pfd[2];
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	memset(r, 0, sizeof(*r));
+	ksft_print_msg("$ epoll-bp %s\n", line);
+	argv[argc++] = "epoll-bp";
+	for (arg = strtok_r(line, " ", &save); arg && argc < 31;
+	     arg = strtok_r(NULL, " ", &save))
+		argv[argc++] = arg;
+	argv[argc] = NULL;
+	if (pipe(out) || pipe(err))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		child_setup(how);
+		execv(cli, argv);
+		fprintf(stderr, "test: cannot run %s: %s\n", cli, strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	pfd[0] = (struct pollfd){ .fd = out[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = err[0], .events = POLLIN };
+	while (open_fds && poll(pfd, 2, 10000) > 0) {
+		if (pfd[0].fd >= 0 && pfd[0].revents &&
+		    drain(out[0], r->out, sizeof(r->out))) {
+			pfd[0].fd = -1;
+			open_fds--;
+		}
+		if (pfd[1].fd >= 0 && pfd[1].revents &&
+		    drain(err[0], r->err, sizeof(r->err))) {
+			pfd[1].fd = -1;
+			open_fds--;
+		}
+	}
+	close(out[0]);
+	close(err[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	ksft_print_msg("exit %d\n", r->status);
+	print_lines("stdout: ", r->out);
+	print_lines("stderr: ", r->err);
+	return 0;
+}
+
+/* The line epoll-bp prints for one instance. */
+static const char *params_line(int fd, unsigned int usecs, unsigned int budget,
+			       unsigned int prefer)
+{
+	static char buf[128];
+
+	snprintf(buf, sizeof(buf),
+		 "fd %d: busy_poll_usecs=%u busy_poll_budget=%u prefer_busy_poll=%u\n",
+		 fd, usecs, budget, prefer);
+	return buf;
+}
+
+/* A pid that is no process: a child, reaped. */
+static pid_t reaped_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+/* ------------------------------------------------------------------ */
+/* Against a server without network.                                  */
+
+FIXTURE(cli)
+{
+	struct server srv;
+	struct run r;
+};
+
+FIXTURE_SETUP(cli)
+{
+	memset(&self->srv, 0, sizeof(self->srv));
+	if (geteuid() != 0)
+		SKIP(return, "needs root: tests run epoll-bp as another user, or with fewer capabilities");
+	if (access(getenv("EPOLL_BP_CLI") ?: "/bin/epoll-bp", X_OK))
+		SKIP(return, "no epoll-bp to test: build tools/epoll_busy_poll, set EPOLL_BP_CLI");
+	ASSERT_EQ(0, server_start(&self->srv, -1));
+	ASSERT_EQ(0, server_params(&self->srv))
+		TH_LOG("a new instance has all params zero, in the server's own EPIOCGPARAMS");
+}
+
+FIXTURE_TEARDOWN(cli)
+{
+	server_stop(&self->srv);
+}
+
+TEST_F(cli, get_shows_a_fresh_instance)
+{
+	struct server *s = &self->srv;
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "get --pid %d --fd %d", s->pid, s->ep));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(params_line(s->ep, 0, 0, 0), self->r.out);
+	EXPECT_STREQ("", self->r.err);
+}
+
+TEST_F(cli, set_reaches_the_server_and_keeps_fields_not_given)
+{
+	struct server *s = &self->srv;
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --usecs 50 --budget 16 --prefer 1",
+			     s->pid, s->ep));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(params_line(s->ep, 50, 16, 1), self->r.out)
+		TH_LOG("set prints the params read back");
+	EXPECT_EQ(ep_pack(50, 16, 1), server_params(s))
+		TH_LOG("the server's own EPIOCGPARAMS must show what epoll-bp set");
+	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "busy_poll_usecs", 50));
+	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "busy_poll_budget", 16));
+	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "prefer_busy_poll", 1));
+
+	/* Read, modify, write: only the budget changes. */
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --budget=8", s->pid, s->ep));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(params_line(s->ep, 50, 8, 1), self->r.out);
+	EXPECT_EQ(ep_pack(50, 8, 1), server_params(s));
+	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "busy_poll_budget", 8));
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "get --pid %d --fd %d", s->pid, s->ep));
+	EXPECT_STREQ(params_line(s->ep, 50, 8, 1), self->r.out);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --usecs 0 --prefer 0",
+			     s->pid, s->ep));
+	EXPECT_EQ(ep_pack(0, 8, 0), server_params(s));
+	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "busy_poll_usecs", 0));
+}
+
+TEST_F(cli, list_shows_each_epoll_fd_and_no_other)
+{
+	struct server *s = &self->srv;
+	char want[256];
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --usecs 7", s->pid, s->ep2));
+	ASSERT_EQ(0, self->r.status);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "list --pid %d", s->pid));
+	EXPECT_EQ(0, self->r.status);
+	snprintf(want, sizeof(want), "%s", params_line(s->ep, 0, 0, 0));
+	strcat(want, params_line(s->ep2, 7, 0, 0));
+	EXPECT_STREQ(want, self->r.out)
+		TH_LOG("both instances in fd order; the pipe (fd %d), the control socket not", s->pipe);
+	EXPECT_EQ(0, server_params(s)) TH_LOG("list changes nothing");
+}
+
+TEST_F(cli, list_says_when_there_are_no_epoll_fds)
+{
+	char want[64];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	ASSERT_LT(0, pid);
+	usleep(100000);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "list --pid %d", pid));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	EXPECT_EQ(0, self->r.status);
+	snprintf(want, sizeof(want), "process %d has no epoll fds\n", pid);
+	EXPECT_STREQ(want, self->r.out);
+}
+
+TEST_F(cli, no_such_process)
+{
+	pid_t pid = reaped_pid();
+	char want[64];
+
+	snprintf(want, sizeof(want), "epoll-bp: process %d: no such process (ESRCH)", pid);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "get --pid %d --fd 3", pid));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+	EXPECT_STREQ("", self->r.out);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "list --pid %d", pid));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+}
+
+TEST_F(cli, no_such_fd)
+{
+	struct server *s = &self->srv;
+	char want[96];
+
+	snprintf(want, sizeof(want), "epoll-bp: fd 900 of process %d: no such descriptor (EBADF)", s->pid);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd 900 --usecs 5", s->pid));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+	EXPECT_NE(NULL, strstr(self->r.err, "epoll-bp list --pid"))
+		TH_LOG("the message says how to find the epoll fds");
+}
+
+TEST_F(cli, a_pipe_is_not_an_epoll_instance)
+{
+	struct server *s = &self->srv;
+	char want[96];
+
+	snprintf(want, sizeof(want), "epoll-bp: fd %d of process %d: not an epoll instance but pipe:[",
+		 s->pipe, s->pid);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "get --pid %d --fd %d", s->pid, s->pipe));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+	EXPECT_STREQ("", self->r.out);
+}
+
+TEST_F(cli, another_user_lacks_ptrace_rights)
+{
+	struct server *s = &self->srv;
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_NOBODY, "set --pid %d --fd %d --usecs 9", s->pid, s->ep));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "not allowed to take it (EPERM)"))
+		TH_LOG("stderr: %s", self->r.err);
+	EXPECT_NE(NULL, strstr(self->r.err, "ptrace-attach rights"))
+		TH_LOG("the message names the rights needed");
+	EXPECT_NE(NULL, strstr(self->r.err, "CAP_SYS_PTRACE"));
+	EXPECT_EQ(0, server_params(s)) TH_LOG("nothing set");
+	ASSERT_EQ(0, run_cli(&self->r, AS_NOBODY, "list --pid %d", s->pid));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "ptrace-attach rights")) TH_LOG("stderr: %s", self->r.err);
+}
+
+TEST_F(cli, a_kernel_without_the_ioctl)
+{
+	struct server *s = &self->srv;
+
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL)
+		SKIP(return, "no seccomp (CONFIG_SECCOMP_FILTER) to make EPIOC*PARAMS ENOTTY");
+	ASSERT_EQ(0, run_cli(&self->r, WITHOUT_IOCTL, "get --pid %d --fd %d", s->pid, s->ep));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "EPIOCGPARAMS: not supported by this kernel (ENOTTY)"))
+		TH_LOG("stderr: %s", self->r.err);
+	EXPECT_NE(NULL, strstr(self->r.err, "Linux >= 6.9"));
+	ASSERT_EQ(0, run_cli(&self->r, WITHOUT_IOCTL, "list --pid %d", s->pid));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "(ENOTTY)")) TH_LOG("stderr: %s", self->r.err);
+}
+
+TEST_F(cli, budget_above_64_needs_cap_net_admin)
+{
+	struct server *s = &self->srv;
+
+	ASSERT_EQ(0, run_cli(&self->r, WITHOUT_NET_ADMIN, "set --pid %d --fd %d --budget 128",
+			     s->pid, s->ep));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "EPIOCSPARAMS: not permitted (EPERM)"))
+		TH_LOG("stderr: %s", self->r.err);
+	EXPECT_NE(NULL, strstr(self->r.err, "CAP_NET_ADMIN"));
+	EXPECT_EQ(0, server_params(s)) TH_LOG("a refused set changes nothing");
+	ASSERT_EQ(0, run_cli(&self->r, WITHOUT_NET_ADMIN, "set --pid %d --fd %d --budget 64",
+			     s->pid, s->ep));
+	EXPECT_EQ(0, self->r.status);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --budget 128", s->pid, s->ep));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_EQ(ep_pack(0, 128, 0), server_params(s));
+}
+
+TEST_F(cli, usecs_above_s32_max_is_explained)
+{
+	struct server *s = &self->srv;
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --usecs 2147483648",
+			     s->pid, s->ep));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "EPIOCSPARAMS: invalid argument (EINVAL)"))
+		TH_LOG("stderr: %s", self->r.err);
+	EXPECT_NE(NULL, strstr(self->r.err, "2147483647"));
+	EXPECT_EQ(0, server_params(s));
+}
+
+TEST_F(cli, usage_errors_exit_2_before_any_syscall)
+{
+	static const char *const bad[] = {
+		"",
+		"frob --pid %d",
+		"get --pid %d",
+		"get --fd %d",
+		"get --pid %d --fd %d --usecs 5",
+		"set --pid %d --fd %d --usecs 4294967296",
+		"set --pid %d --fd %d --budget 65536",
+		"set --pid %d --fd %d --prefer 2",
+		"set --pid %d --fd %d --usecs -1",
+		"set --pid %d --fd %d --usecs",
+		"set --pid %d --pid %d --fd 3",
+		"list --pid 0",
+		"list --pid x%d",
+	};
+	struct server *s = &self->srv;
+	char args[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(args, sizeof(args), bad[i], s->pid, s->ep);
+		ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "%s", args));
+		EXPECT_EQ(2, self->r.status) TH_LOG("epoll-bp %s", args);
+		EXPECT_EQ(0, strncmp(self->r.err, "epoll-bp: ", 10)) TH_LOG("epoll-bp %s", args);
+		EXPECT_NE(NULL, strstr(self->r.err, "\nUsage: epoll-bp ")) TH_LOG("epoll-bp %s", args);
+		EXPECT_STREQ("", self->r.out);
+	}
+	EXPECT_EQ(0, server_params(s)) TH_LOG("no usage error may set anything");
+}
+
+TEST_F(cli, help_and_version)
+{
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "--help"));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_EQ(0, strncmp(self->r.out, "Usage: epoll-bp ", 16));
+	EXPECT_NE(NULL, strstr(self->r.out, "\nCommands:\n"));
+	EXPECT_NE(NULL, strstr(self->r.out, "CAP_SYS_PTRACE"));
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid 1 --help"));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_EQ(0, strncmp(self->r.out, "Usage: epoll-bp set ", 20));
+	EXPECT_NE(NULL, strstr(self->r.out, "--budget BUDGET"));
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "list -h"));
+	EXPECT_EQ(0, strncmp(self->r.out, "Usage: epoll-bp list ", 21));
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "--version"));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_EQ(0, strncmp(self->r.out, "epoll-bp ", 9));
+}
+
+/* ------------------------------------------------------------------ */
+/* Against a server on a netdevsim port: its behaviour changes.        */
+
+FIXTURE(busy)
+{
+	struct nsim_pair nsim;
+	struct server srv;
+	long saved_busy_poll;
+	struct run r;
+};
+
+FIXTURE_SETUP(busy)
+{
+	const char *why;
+	int ret;
+
+	memset(&self->srv, 0, sizeof(self->srv));
+	self->saved_busy_poll = -1;
+	if (access(getenv("EPOLL_BP_CLI") ?: "/bin/epoll-bp", X_OK))
+		SKIP(return, "no epoll-bp to test: build tools/epoll_busy_poll, set EPOLL_BP_CLI");
+	ret = nsim_pair_create(&self->nsim, PORT, &why);
+	if (ret == -ENODEV && access("/sys/bus/netdevsim/new_device", W_OK))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", why);
+	self->saved_busy_poll = nsim_read_long("/proc/sys/net/core/busy_poll");
+	ASSERT_LE(0, self->saved_busy_poll);
+	ASSERT_EQ(0, ep_write_file("/proc/sys/net/core/busy_poll", "0"))
+		TH_LOG("net.core.busy_poll must be 0: only the instance's params may turn polling on");
+	ASSERT_EQ(0, server_start(&self->srv, self->nsim.sock[1]));
+}
+
+FIXTURE_TEARDOWN(busy)
+{
+	char buf[32];
+
+	server_stop(&self->srv);
+	nsim_pair_destroy(&self->nsim);
+	if (self->saved_busy_poll >= 0) {
+		snprintf(buf, sizeof(buf), "%ld", self->saved_busy_poll);
+		ep_write_file("/proc/sys/net/core/busy_poll", buf);
+	}
+}
+
+/* Sends the server a datagram through netdevsim and waits until it took
+ * it through its epoll instance, which then knows the NAPI ID (if busy
+ * polling is on for it).  0 or -1.
+ */
+static int poke(FIXTURE_DATA(busy) *self)
+{
+	struct reply before, now;
+	int i;
+
+	if (server_ask(&self->srv, &before) ||
+	    nsim_send(self->nsim.sock[0], 2, PORT, "poke", 4))
+		return -1;
+	for (i = 0; i < 50; i++) {
+		if (server_ask(&self->srv, &now))
+			return -1;
+		if (now.received > before.received)
+			return 0;
+		usleep(20000);
+	}
+	return -1;
+}
+
+TEST_F(busy, set_switches_busy_polling_on_and_off_in_a_running_server)
+{
+	struct server *s = &self->srv;
+	long idle, busy, off;
+
+	ASSERT_EQ(0, poke(self));
+	idle = cpu_over_window(s->pid);
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --usecs %d --budget 8",
+			     s->pid, s->ep, BUSY_USECS));
+	ASSERT_EQ(0, self->r.status);
+	ASSERT_EQ(0, poke(self));
+	busy = cpu_over_window(s->pid);
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --usecs 0", s->pid, s->ep));
+	ASSERT_EQ(0, self->r.status);
+	ASSERT_EQ(0, poke(self));
+	off = cpu_over_window(s->pid);
+
+	ksft_print_msg("server CPU time in %d ms of 100 ms epoll_wait()s: %ld ms idle, %ld ms after set --usecs %d, %ld ms after set --usecs 0\n",
+		       WINDOW_MS, idle, busy, BUSY_USECS, off);
+	ASSERT_LE(0, idle);
+	EXPECT_GE(WINDOW_MS / 10, idle)
+		TH_LOG("without params (and net.core.busy_poll=0) the server sleeps in epoll_wait()");
+	EXPECT_LE(WINDOW_MS / 4, busy)
+		TH_LOG("with busy_poll_usecs=%d each 100 ms wait spins about 50 ms", BUSY_USECS);
+	EXPECT_GE(WINDOW_MS / 10, off)
+		TH_LOG("busy_poll_usecs=0 again: the server sleeps again");
+}
+
+TEST_HARNESS_MAIN
