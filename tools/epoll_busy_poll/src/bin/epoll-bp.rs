@@ -325,8 +325,8 @@ fn ioctl_failure<T>(
     match e.raw_os_error() {
         Some(libc::ENOTTY) => fail(
             what,
-            "not supported by this kernel (ENOTTY): per-epoll busy polling needs Linux >= 6.9 \
-             built with CONFIG_NET_RX_BUSY_POLL",
+            "not supported by this kernel (ENOTTY): the per-epoll busy-poll ioctls need \
+             Linux >= 6.9; upgrade the kernel, or use net.core.busy_poll instead",
         ),
         Some(libc::EOPNOTSUPP) => fail(
             what,
