@@ -53,7 +53,7 @@ struct server {
 /* The server's loop: epoll_wait() on @udp (if any) with 100 ms timeouts;
  * between waits, answer a 'g' on @ctl with its own EPIOCGPARAMS.
  */
-static void __attribute__((noreturn)) server_main(int ctl, int udp)
+static void __noreturn server_main(int ctl, int udp)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct reply r = { 0 };
@@ -239,7 +239,7 @@ static int no_epoll_ioctls(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOTTY),
 	};
 	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
+		.len = ARRAY_SIZE(filter),
 		.filter = filter,
 	};
 
@@ -247,7 +247,7 @@ static int no_epoll_ioctls(void)
 		return -1;
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 #else
-	errno = ENOSYS;
+	errno = EOPNOTSUPP;
 	return -1;
 #endif
 }
@@ -299,10 +299,10 @@ static void print_lines(const char *prefix, const char *text)
 	}
 }
 
-/* Runs epoll-bp with the space-separated arguments @fmt, set up as @how,
- * into @r.  Returns 0, or -1 if it could not be run at all.
+/* Runs epoll-bp with the space-separated arguments @fmt, its child set up as
+ * @how, into @r.  Returns 0, or -1 if it could not be run at all.
  */
-static int __attribute__((format(printf, 3, 4)))
+static int __printf(3, 4)
 run_cli(struct run *r, enum how how, const char *fmt, ...)
 {
 	const char *cli = getenv("EPOLL_BP_CLI") ?: "/bin/epoll-bp";
@@ -618,7 +618,7 @@ TEST_F(cli, usage_errors_exit_2_before_any_syscall)
 	char args[128];
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(args, sizeof(args), bad[i], s->pid, s->ep);
 		ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "%s", args));
 		EXPECT_EQ(2, self->r.status) TH_LOG("epoll-bp %s", args);
