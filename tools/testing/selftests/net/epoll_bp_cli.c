@@ -434,7 +434,8 @@ TEST_F(cli, set_reaches_the_server_and_keeps_fields_not_given)
 		TH_LOG("set prints the params read back");
 	EXPECT_EQ(ep_pack(50, 16, 1), server_params(s))
 		TH_LOG("the server's own EPIOCGPARAMS must show what epoll-bp set");
-	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "busy_poll_usecs", 50));
+	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "busy_poll_usecs", 50))
+		TH_LOG("/proc/%d/fdinfo/%d must show the params epoll-bp set", s->pid, s->ep);
 	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "busy_poll_budget", 16));
 	EXPECT_TRUE(fdinfo_has(s->pid, s->ep, "prefer_busy_poll", 1));
 
