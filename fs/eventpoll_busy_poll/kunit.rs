@@ -25,7 +25,7 @@ macro_rules! check {
     ($cond:expr) => {
         kernel::kunit_assert!(
             "epoll_busy_poll_rust",
-            "fs/eventpoll_busy_poll/kunit.rs",
+            "eventpoll_busy_poll/kunit.rs",
             0,
             $cond
         )

@@ -7,6 +7,7 @@
 #ifndef EPOLL_BP_COMMON_H
 #define EPOLL_BP_COMMON_H
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -33,7 +34,7 @@ struct epoll_params {
 #define EP_S32_MAX 0x7fffffffU
 #define EP_CAP_NET_ADMIN 12
 
-_Static_assert(sizeof(struct epoll_params) == 8, "the ABI is 8 bytes");
+static_assert(sizeof(struct epoll_params) == 8, "the ABI is 8 bytes");
 
 /* Writes @s to the sysfs, procfs or debugfs file @path; 0 or -errno. */
 static inline int ep_write_file(const char *path, const char *s)

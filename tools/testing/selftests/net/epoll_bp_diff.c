@@ -21,6 +21,8 @@
 #include "epoll_bp_common.h"
 
 #define CHECKPOINT 1000
+/* -v: one line per call. */
+#define CALL_FORMAT "EBP-DIFF-CALL bits=%d seed=%u call=%ld cmd=%#lx arg=%s in=0x%016llx ret=%d out=0x%016llx now=0x%016llx\n"
 
 static uint64_t rng;
 
@@ -57,10 +59,8 @@ static unsigned long random_cmd(void)
 					     _IOC_READ | _IOC_WRITE };
 	unsigned int r = next() % 16;
 
-	if (r < 6)
-		return EPIOCSPARAMS;
 	if (r < 10)
-		return EPIOCGPARAMS;
+		return r < 6 ? EPIOCSPARAMS : EPIOCGPARAMS;
 	/* Another command of type 0x8A: near the real ones, or anything. */
 	return _IOC(dirs[next() % 4], EPOLL_IOC_TYPE,
 		    next() % 2 ? next() % 4 : next() % 256,
@@ -114,7 +114,7 @@ static int run(uint32_t seed, long calls, int verbose, char *none)
 		digest = fold(digest, ep_packed(&buf[1]));
 		digest = fold(digest, ep_now(ep));
 		if (verbose)
-			printf("EBP-DIFF-CALL bits=%d seed=%u call=%ld cmd=%#lx arg=%s in=0x%016llx ret=%d out=0x%016llx now=0x%016llx\n",
+			printf(CALL_FORMAT,
 			       bits, seed, i, cmd,
 			       !arg ? "null" : arg == (void *)none ? "prot_none" :
 			       arg == (void *)(none - 4) ? "straddle" : "valid",

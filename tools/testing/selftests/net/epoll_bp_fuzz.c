@@ -20,7 +20,6 @@
  * fuzzer says so and uses AF_UNIX sockets, which have none.
  */
 #define _GNU_SOURCE
-#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -31,10 +30,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "../kselftest.h"
 #include "epoll_bp_common.h"
 #include "epoll_bp_nsim.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PORT 4300
 #define NSOCKS 8		/* sockets to watch; sock 0 stays in every slot */
 #define NSLOTS 4		/* shared epoll instances */
@@ -110,7 +109,7 @@ static uint32_t below(struct thread *t, uint32_t n)
 }
 
 /* Prints an unexpected result (the first MAX_REPORTS) and counts it. */
-static __attribute__((format(printf, 1, 2))) void report(const char *fmt, ...)
+static __printf(1, 2) void report(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -710,8 +709,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n1..1\n");
-	printf("# %d threads for %d s, seed %" PRIu64 " (-s to repeat)\n", nthreads,
-	       secs, seed);
+	printf("# %d threads for %d s, seed %llu (-s to repeat)\n", nthreads,
+	       secs, (unsigned long long)seed);
 	page = sysconf(_SC_PAGESIZE);
 	kmsg = kmsg_open();
 	if (kmsg < 0)

@@ -114,7 +114,7 @@ TEST_F(napi, per_instance_params_busy_poll_and_others_sleep)
 	cpu_busy = idle_wait_cpu(busy);
 	ASSERT_EQ(0, prime(self, idle));
 	cpu_idle = idle_wait_cpu(idle);
-	ksft_print_msg("idle %d ms wait: %ld us CPU with busy_poll_usecs=%d, %ld us without params\n",
+	ksft_print_msg("idle %d ms wait: %ld us CPU with busy_poll_usecs=%d, %ld us without\n",
 		       WAIT_MS, cpu_busy, BUSY_USECS, cpu_idle);
 	EXPECT_LE(BUSY_USECS / 2, cpu_busy)
 		TH_LOG("an instance with busy_poll_usecs set must spin about that long");
@@ -313,7 +313,7 @@ TEST_F(napi, prefer_busy_poll_reaches_napi_busy_loop)
 		polls[prefer] = napi_polls(tail);
 		close(ep);
 	}
-	ksft_print_msg("idle softirq polls after a busy loop: %d with prefer_busy_poll=0, %d with 1\n",
+	ksft_print_msg("softirq polls after busy loop: %d with prefer_busy_poll=0, %d with 1\n",
 		       polls[0], polls[1]);
 	EXPECT_EQ(0, polls[0]) TH_LOG("without prefer_busy_poll no watchdog poll");
 	EXPECT_LT(0, polls[1])

@@ -21,7 +21,7 @@ static const uint32_t budget_set[] = { 0, 8, EP_NAPI_POLL_WEIGHT, UINT16_MAX };
 
 struct race {
 	int ep;
-	_Atomic int victim;	/* an instance closed and recreated all along */
+	atomic_int victim;	/* an instance closed and recreated all along */
 	atomic_bool stop;
 	atomic_ulong sets, gets, waits, torn, bad_errno, victim_calls;
 };

@@ -31,7 +31,7 @@
 #define MAX_LEAKS_SHOWN 20
 
 /* A /proc/meminfo field, in KiB; -1 if absent. */
-static long meminfo(const char *field)
+static long meminfo_kib(const char *field)
 {
 	char line[128];
 	size_t len = strlen(field);
@@ -76,7 +76,7 @@ static long settled_slab_kib(void)
 	ep_write_file("/proc/sys/vm/drop_caches", "2");
 	usleep(500000);
 	shrink_slab_caches();
-	return meminfo("Slab");
+	return meminfo_kib("Slab");
 }
 
 /* Prints the caches of /proc/slabinfo, to compare by eye on a failure. */
@@ -142,7 +142,7 @@ static long round_of_instances(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, ep_get(self->ep[i], &p));
 		ASSERT_EQ(ep_pack(i % 1000, i % 128, i & 1), ep_packed(&p));
 	}
-	peak = meminfo("Slab");
+	peak = meminfo_kib("Slab");
 	for (i = 0; i < INSTANCES; i++)
 		ASSERT_EQ(0, close(self->ep[i]));
 	return peak;
@@ -156,7 +156,7 @@ TEST_F_TIMEOUT(stress, instances_come_and_go_without_leaks, 900)
 	char line[256];
 	FILE *f;
 
-	ASSERT_LE(0, meminfo("Slab")) TH_LOG("no Slab: in /proc/meminfo");
+	ASSERT_LE(0, meminfo_kib("Slab")) TH_LOG("no Slab: in /proc/meminfo");
 	if (!leaks)
 		ksft_print_msg("no %s (CONFIG_DEBUG_KMEMLEAK): checking slab usage only\n",
 			       KMEMLEAK);

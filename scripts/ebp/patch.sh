@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# `make patch`: the overlay as an upstream-style patch series.
+#
+# scripts/ebp/series/ defines it: NN-name.txt is patch NN, its "Files:"
+# lines (globs allowed) name the files it brings in, in their final form,
+# and the rest is its commit message.  A file an earlier patch brought in
+# and a later one changes: the later patch's part of it is NN-name.diff,
+# which is taken back off the final file (patch -R) to get the earlier
+# state.  00-cover-letter.txt is the cover letter (subject, blank line,
+# body); excluded.txt lists the overlay files left out, each with why.
+#
+# Makes the commits in a throwaway git repository of the pristine tree
+# (.cache/patch/linux, base commit "Linux 6.12.117"), writes them with git
+# format-patch into .cache/patches/, and checks: every overlay file in
+# exactly one patch, the states between patches consistent, the final tree
+# equal to the overlay, the patch files applying to the base in order, a
+# Signed-off-by and a clean scripts/checkpatch.pl --strict (0 errors, 0
+# warnings) on every patch.  One PASS/FAIL line per check; --counts FILE
+# writes "PASSED FAILED 0" for test.sh.  Exits non-zero on any failure.
+#
+# SIGNOFF="Name <mail>" signs the patches; the default is git config
+# user.name/user.email, else a placeholder.
+. "$(dirname "$0")/common.sh"
+
+counts=
+[ "${1:-}" = --counts ] && counts=$2
+
+series=$EBP_ROOT/scripts/ebp/series
+work=$EBP_CACHE/patch
+repo=$work/linux
+out=$EBP_CACHE/patches
+placeholder="Your Name <you@example.org>"
+if [ -z "${SIGNOFF:-}" ]; then
+	name=$(git -C "$EBP_ROOT" config user.name || true)
+	mail=$(git -C "$EBP_ROOT" config user.email || true)
+	SIGNOFF=$placeholder
+	[ -z "$name" ] || [ -z "$mail" ] || SIGNOFF="$name <$mail>"
+fi
+[[ "$SIGNOFF" =~ ^([^<]+[^<\ ])\ \<([^>]+@[^>]+)\>$ ]] ||
+	die "SIGNOFF='$SIGNOFF' is not 'Name <mail>'"
+export GIT_AUTHOR_NAME=${BASH_REMATCH[1]} GIT_AUTHOR_EMAIL=${BASH_REMATCH[2]}
+export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
+# The date of this repository's last commit: the same tree makes the same
+# series, byte for byte.
+export GIT_AUTHOR_DATE GIT_COMMITTER_DATE
+GIT_AUTHOR_DATE=$(git -C "$EBP_ROOT" log -1 --format=%cI)
+GIT_COMMITTER_DATE=$GIT_AUTHOR_DATE
+
+passed=0 failed=0
+# check NAME OK [WHY]: one assertion.
+check() {
+	if [ "$2" = 0 ]; then
+		echo "PASS [host] series: $1"
+		passed=$((passed + 1))
+	else
+		echo "FAIL [host] series: $1${3:+: $3}"
+		failed=$((failed + 1))
+	fi
+}
+finish() {
+	[ -z "$counts" ] || echo "$passed $failed 0" >"$counts"
+	[ "$failed" = 0 ]
+}
+
+pristine=$("$EBP_ROOT/scripts/ebp/source.sh")
+"$EBP_ROOT/scripts/ebp/overlay.sh"
+src=$EBP_CACHE/src/linux
+# The overlay files that go into the series: all but the excluded ones.
+declare -A excluded=()
+while read -r f _; do
+	excluded[$f]=1
+done < <(grep -v '^#' "$series/excluded.txt")
+overlay=() stale=()
+while IFS= read -r f; do
+	[ -n "${excluded[$f]:-}" ] || overlay+=("$f")
+done <"$EBP_CACHE/src/overlay.list"
+for f in "${!excluded[@]}"; do
+	grep -qxF "$f" "$EBP_CACHE/src/overlay.list" || stale+=("$f")
+done
+version=$(make -s -C "$pristine" kernelversion)
+
+# The base: the pristine tree as one commit, made once (a minute or two).
+if ! git -C "$repo" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
+	step "making the base repository $repo (Linux $version, once)"
+	rm -rf "$repo"
+	mkdir -p "$repo"
+	cp -a "$pristine/." "$repo/"
+	rm -f "$repo/.ebp-unpacked"
+	git -C "$repo" init -q
+	git -C "$repo" add -A -f
+	git -C "$repo" -c core.autocrlf=false commit -q -m "Linux $version"
+	git -C "$repo" tag base
+fi
+
+# The series definition: subjects, messages, files, diffs.
+mapfile -t texts < <(find "$series" -name '[0-9][0-9]-*.txt' ! -name '00-*' | sort)
+n=${#texts[@]}
+[ "$n" -gt 0 ] || die "no patches in $series"
+declare -A owner=()
+uncovered=() unmatched=() twice=()
+for k in $(seq 1 "$n"); do
+	text=${texts[k - 1]}
+	pats=$(sed -n '/^$/q; s/^Files: *//p' "$text")
+	[ -n "$pats" ] || die "${text#"$EBP_ROOT"/}: no Files: lines"
+	set -f # the patterns are globs over the overlay, not over this directory
+	for pat in $pats; do
+		hit=0
+		for f in "${overlay[@]}"; do
+			# shellcheck disable=SC2053 # $pat is a glob
+			[[ $f == $pat ]] || continue
+			hit=1
+			if [ -n "${owner[$f]:-}" ]; then
+				twice+=("$f")
+			else
+				owner[$f]=$k
+			fi
+		done
+		[ "$hit" = 1 ] || unmatched+=("$(basename "$text"): $pat")
+	done
+	set +f
+done
+for f in "${overlay[@]}"; do
+	[ -n "${owner[$f]:-}" ] || uncovered+=("$f")
+done
+check "every file of excluded.txt is in the overlay" "${#stale[@]}" "not in the overlay: ${stale[*]}"
+check "every overlay file is in a patch (${#overlay[@]} files, ${#excluded[@]} excluded)" "${#uncovered[@]}" "not in any Files: line: ${uncovered[*]}"
+check "no file is brought in by two patches" "${#twice[@]}" "${twice[*]}"
+check "every Files: pattern matches an overlay file" "${#unmatched[@]}" "${unmatched[*]}"
+
+# The tree after each patch, from the last back to the base: patch k's
+# diff comes off, its files go back to pristine (or away).
+states=$(mktemp -d)
+trap 'rm -rf "$states"' EXIT
+mkdir "$states/$n"
+for f in "${overlay[@]}"; do install -D -m 644 "$src/$f" "$states/$n/$f"; done
+bad=()
+for k in $(seq "$n" -1 1); do
+	cp -a "$states/$k" "$states/$((k - 1))"
+	d=${texts[k - 1]%.txt}.diff
+	if [ -f "$d" ]; then
+		if ! patch -R -s -p1 -F0 --no-backup-if-mismatch -d "$states/$((k - 1))" <"$d" >/dev/null; then
+			bad+=("$(basename "$d") does not come off the tree after patch $k")
+		fi
+		# Only files that an earlier patch brought in.
+		for f in $(sed -n 's|^+++ b/||p' "$d" | cut -f1); do
+			[ "${owner[$f]:-99}" -lt "$k" ] || bad+=("$(basename "$d") changes $f, which no earlier patch brings in")
+		done
+	fi
+	for f in "${overlay[@]}"; do
+		[ "${owner[$f]:-}" = "$k" ] || continue
+		if [ -f "$pristine/$f" ]; then
+			cp "$pristine/$f" "$states/$((k - 1))/$f"
+		else
+			rm -f "$states/$((k - 1))/$f"
+		fi
+	done
+done
+for f in "${overlay[@]}"; do
+	if [ -f "$pristine/$f" ]; then
+		cmp -s "$pristine/$f" "$states/0/$f" || bad+=("$f is not pristine before patch 1")
+	elif [ -e "$states/0/$f" ]; then
+		bad+=("$f exists before patch 1")
+	fi
+done
+check "the diffs come off in order and leave the base pristine" "${#bad[@]}" "${bad[*]}"
+
+# One commit per patch.
+step "committing $n patches in $repo as $SIGNOFF"
+git -C "$repo" checkout -q -f -B series base
+git -C "$repo" clean -fdxq
+empty=()
+for k in $(seq 1 "$n"); do
+	for f in "${overlay[@]}"; do
+		if [ -f "$states/$k/$f" ]; then
+			if ! cmp -s "$states/$k/$f" "$repo/$f"; then
+				mkdir -p "$(dirname "$repo/$f")"
+				cp "$states/$k/$f" "$repo/$f"
+			fi
+		else
+			rm -f "$repo/$f"
+		fi
+	done
+	git -C "$repo" add -A -f .
+	{
+		sed '1,/^$/d' "${texts[k - 1]}"
+		printf '\nSigned-off-by: %s\n' "$SIGNOFF"
+	} >"$states/msg"
+	git -C "$repo" diff --cached --quiet && empty+=("$(basename "${texts[k - 1]}")")
+	git -C "$repo" commit -q --allow-empty --cleanup=strip -F "$states/msg"
+done
+check "every patch changes something" "${#empty[@]}" "empty: ${empty[*]}"
+
+# The last commit is the overlay, no more, no less.
+diffs=()
+for f in "${overlay[@]}"; do
+	cmp -s "$repo/$f" "$src/$f" || diffs+=("$f")
+done
+want=$(for f in "${overlay[@]}"; do cmp -s "$pristine/$f" "$src/$f" || echo "$f"; done | sort)
+have=$(git -C "$repo" diff --name-only base HEAD | sort)
+[ "$want" = "$have" ] || diffs+=("changed files: $(comm -3 <(echo "$want") <(echo "$have") | tr -d '\t' | tr '\n' ' ')")
+check "the series' final tree equals the overlaid tree" "${#diffs[@]}" "${diffs[*]}"
+
+# The series, with the cover letter from the branch description.
+rm -rf "$out"
+git -C "$repo" config branch.series.description "$(cat "$series/00-cover-letter.txt")"
+git -C "$repo" format-patch -q --cover-letter --cover-from-description=subject \
+	-o "$out" base..series
+mapfile -t patches < <(find "$out" -name '0*.patch' ! -name '0000-*' | sort)
+check "$n patches and a cover letter written" $((${#patches[@]} != n)) "${#patches[@]} patches"
+ok=0
+grep -q '\*\*\*' "$out"/0000-*.patch && ok=1
+check "the cover letter has no *** placeholders ***" "$ok"
+
+# The files themselves apply to the base, in order, to the same tree.
+index=$states/index
+GIT_INDEX_FILE=$index git -C "$repo" read-tree base
+applied=0
+for p in "${patches[@]}"; do
+	GIT_INDEX_FILE=$index git -C "$repo" apply --cached "$p" || break
+	applied=$((applied + 1))
+done
+tree=$(GIT_INDEX_FILE=$index git -C "$repo" write-tree)
+ok=0
+[ "$applied" = "$n" ] && [ "$tree" = "$(git -C "$repo" rev-parse 'HEAD^{tree}')" ] || ok=1
+check "the patch files apply to the base in order and give the final tree" "$ok" "$applied of $n applied"
+
+# checkpatch --strict, from the tree, on each patch.
+mkdir -p "$work/checkpatch"
+printf '%-60s %6s %8s %6s\n' patch errors warnings checks
+for p in "${patches[@]}"; do
+	name=$(basename "$p")
+	log=$work/checkpatch/${name%.patch}.log
+	(cd "$repo" && ./scripts/checkpatch.pl --strict "$p") >"$log" 2>&1 || true
+	e='' w='' c=''
+	read -r e w c < <(sed -n 's/^total: \([0-9]*\) errors, \([0-9]*\) warnings, \([0-9]*\) checks.*/\1 \2 \3/p' "$log") || true
+	printf '%-60s %6s %8s %6s\n' "${name:0:60}" "${e:-?}" "${w:-?}" "${c:-?}"
+	[ "${c:-0}" = 0 ] || grep -A1 '^CHECK:' "$log" | grep -v '^--$' | sed 's/^/    /'
+	[ "${e:-1}${w:-1}" = 00 ] || sed 's/^/    /' "$log"
+	check "checkpatch --strict $name: 0 errors, 0 warnings" $((${e:-1} + ${w:-1})) "${e:-?} errors, ${w:-?} warnings"
+	ok=0
+	grep -qxF "Signed-off-by: $SIGNOFF" "$p" || ok=1
+	check "$name is signed off" "$ok"
+done
+rm -f "$repo"/.checkpatch-camelcase.*
+
+step "series: $out ($n patches and 0000-cover-letter.patch; checkpatch logs in $work/checkpatch)"
+echo "$passed passed, $failed failed"
+finish
