@@ -6,6 +6,9 @@
 #                   builds of the Rust kernel, with the long fuzzer run
 #   make bench      boot the Rust and the C kernel alternately (5 rounds),
 #                   benchmark both, write results/bench/ and the README table
+#   make patch      the upstream patch series in .cache/patches/ (cover
+#                   letter, 7 patches), checkpatch --strict on each
+#   make patch-check apply the series patch by patch, build after each
 #   make kunit      the KUnit suite through tools/testing/kunit/kunit.py
 #
 # Each target names the script in scripts/ebp/ that does the work.
@@ -17,7 +20,7 @@ CACHE := $(or $(EBP_CACHE),$(CURDIR)/.cache)
 T = @start=$$(date +%s); echo "==> make $@: $(1)";
 DONE = ; rc=$$?; echo "==> make $@: done in $$(( $$(date +%s) - start ))s"; exit $$rc
 
-.PHONY: all deps source kernel image-path initramfs run test test-debug bench kunit clean distclean help
+.PHONY: all deps source kernel image-path initramfs run test test-debug bench kunit patch patch-check clean distclean help
 
 all: help
 
@@ -60,6 +63,16 @@ bench: deps
 # kunit.py builds its own kernel from fs/eventpoll_busy_poll/.kunitconfig.
 kunit: deps
 	@$(SCRIPTS)/kunit.sh
+
+# scripts/ebp/series/ as git format-patch files; SIGNOFF="Name <mail>"
+# (default: git config user.name/user.email).
+patch: deps
+	$(call T,write the patch series and checkpatch it) $(SCRIPTS)/patch.sh $(DONE)
+
+# Cold: one kernel build, then an incremental one per patch, and the C
+# variant at the last patch (about 20 min on 2 cores).
+patch-check: deps
+	$(call T,build the series patch by patch) $(SCRIPTS)/patch-check.sh $(DONE)
 
 clean:
 	rm -rf $(CACHE)/build $(CACHE)/initramfs $(CACHE)/logs $(CACHE)/cargo

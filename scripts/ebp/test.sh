@@ -33,6 +33,14 @@ rm -f "$EBP_CACHE/logs/counts-docs"
 PYTHONDONTWRITEBYTECODE=1 "$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/check_docs.py" --repo "$EBP_ROOT" \
 	--tree "$EBP_CACHE/src/linux" --counts "$EBP_CACHE/logs/counts-docs" || true
 add_counts "$EBP_CACHE/logs/counts-docs" "[host] documentation checks"
+# The patch series (make patch): it regenerates, covers the overlay, its
+# last tree is the overlay, each patch is signed off and checkpatch-clean.
+rm -f "$EBP_CACHE/logs/counts-series"
+"$EBP_ROOT/scripts/ebp/patch.sh" --counts "$EBP_CACHE/logs/counts-series" \
+	>"$EBP_CACHE/logs/patch.log" 2>&1 || true
+grep -E '^(PASS|FAIL|error:) ' "$EBP_CACHE/logs/patch.log" || true
+grep -q '^FAIL ' "$EBP_CACHE/logs/patch.log" && echo "    (make patch's output: $EBP_CACHE/logs/patch.log)"
+add_counts "$EBP_CACHE/logs/counts-series" "[host] patch series checks"
 "$EBP_ROOT/scripts/ebp/initramfs.sh"
 for variant in $variants; do
 	start=$(date +%s)
