@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make vng CMD="..."`: boot a kernel with virtme-ng, which shares the host's
+# root filesystem with the guest (read-only, with a writable overlay on top),
+# run CMD there as root in this directory, and exit with CMD's status.
+#
+#   vng.sh CMD              the VARIANT kernel (rust unless VARIANT=c), built
+#                           by kernel.sh if it is not up to date
+#   VNG_IMAGE=bzImage ...   any other kernel, e.g. one `vng --build` made
+#   vng.sh --install        only install virtme-ng
+#
+# virtme-ng comes from PyPI into a venv under the cache.  KVM is used when
+# the probe in boot.sh found it working, else TCG (--disable-kvm).
+. "$(dirname "$0")/common.sh"
+
+VNG_VERSION=1.42
+venv=$EBP_CACHE/vng-venv
+cmd=${1:?usage: vng.sh CMD (a shell command line to run in the guest)}
+
+if ! "$venv/bin/vng" --version 2>/dev/null | grep -qx "virtme-ng $VNG_VERSION"; then
+	step "installing virtme-ng $VNG_VERSION from PyPI into $venv"
+	rm -rf "$venv"
+	"$SYSTEM_PYTHON" -m venv "$venv" ||
+		die "could not make a venv: apt-get install python3-venv (make deps)"
+	timed "pip install virtme-ng" "$venv/bin/pip" install --quiet "virtme-ng==$VNG_VERSION" ||
+		die "pip could not install virtme-ng $VNG_VERSION: is PyPI reachable?"
+fi
+[ "$cmd" != --install ] || exit 0
+
+variant=${VARIANT:-rust}
+image=${VNG_IMAGE:-}
+if [ -z "$image" ]; then
+	"$EBP_ROOT/scripts/ebp/kernel.sh" "$variant"
+	image=$EBP_CACHE/build/$variant/arch/x86/boot/bzImage
+fi
+[ -f "$image" ] || die "$image missing: build it first (make kernel, or vng --build)"
+
+# The accelerator boot.sh settled on (it probes KVM once and caches it).
+if [ ! -s "$EBP_CACHE/accel" ]; then
+	"$EBP_ROOT/scripts/ebp/initramfs.sh"
+	"$EBP_ROOT/scripts/ebp/boot.sh" "$variant" probe "$EBP_CACHE/logs/probe-$variant.log" >/dev/null ||
+		die "the QEMU probe boot failed: see $EBP_CACHE/logs/probe-$variant.log"
+fi
+accel=$(cat "$EBP_CACHE/accel")
+args=(--run "$image" --user root --cpus 2 --memory 1G)
+[ "$accel" = kvm ] || args+=(--disable-kvm)
+
+step "running '$cmd' under virtme-ng ($accel, ${image#"$EBP_ROOT"/})"
+start=$(date +%s) rc=0
+cd "$EBP_ROOT"
+# vng runs its helpers (virtme-run, ...) from PATH.
+export PATH=$venv/bin:$PATH
+# A guest that cannot power off (no ACPI) would leave vng waiting forever.
+timeout -k 10 "${VNG_TIMEOUT:-600}" "$venv/bin/vng" "${args[@]}" --exec "$cmd" </dev/null || rc=$?
+printf '    vng: exit status %d after %ds\n' "$rc" $(($(date +%s) - start)) >&2
+[ "$rc" != 124 ] || echo "error: vng did not return within ${VNG_TIMEOUT:-600}s (VNG_TIMEOUT)" >&2
+exit "$rc"
