@@ -230,11 +230,15 @@ printf '%-60s %6s %8s %6s\n' patch errors warnings checks
 for p in "${patches[@]}"; do
 	name=$(basename "$p")
 	log=$work/checkpatch/${name%.patch}.log
-	(cd "$repo" && ./scripts/checkpatch.pl --strict "$p") >"$log" 2>&1 || true
+	# checkpatch runs scripts/spdxcheck.py with the python3 in PATH, which
+	# needs apt's python3-ply and python3-git.
+	(cd "$repo" && PATH=$(dirname "$SYSTEM_PYTHON"):$PATH ./scripts/checkpatch.pl --strict "$p") >"$log" 2>&1 || true
 	e='' w='' c=''
 	read -r e w c < <(sed -n 's/^total: \([0-9]*\) errors, \([0-9]*\) warnings, \([0-9]*\) checks.*/\1 \2 \3/p' "$log") || true
 	printf '%-60s %6s %8s %6s\n' "${name:0:60}" "${e:-?}" "${w:-?}" "${c:-?}"
 	[ "${c:-0}" = 0 ] || grep -A1 '^CHECK:' "$log" | grep -v '^--$' | sed 's/^/    /'
+	# A Python traceback: spdxcheck.py did not run, so neither did its checks.
+	grep -q "^Traceback" "$log" && e=$((${e:-0} + 1))
 	[ "${e:-1}${w:-1}" = 00 ] || sed 's/^/    /' "$log"
 	check "checkpatch --strict $name: 0 errors, 0 warnings" $((${e:-1} + ${w:-1})) "${e:-?} errors, ${w:-?} warnings"
 	ok=0
