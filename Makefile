@@ -10,6 +10,11 @@
 #                   letter, 7 patches), checkpatch --strict on each
 #   make patch-check apply the series patch by patch, build after each
 #   make kunit      the KUnit suite through tools/testing/kunit/kunit.py
+#   make vng CMD=.. boot the Rust kernel with virtme-ng (host root shared),
+#                   run CMD in it as root (VARIANT=c: the C kernel)
+#   make vng-build  what a kernel developer does: vng --build --config
+#                   .config.fragment in the patched tree (defconfig-based)
+#   make rustdoc    HTML docs of the kernel crate and of our Rust code
 #
 # Each target names the script in scripts/ebp/ that does the work.
 # Generated files live in .cache/ (EBP_CACHE=dir to move it).
@@ -20,7 +25,8 @@ CACHE := $(or $(EBP_CACHE),$(CURDIR)/.cache)
 T = @start=$$(date +%s); echo "==> make $@: $(1)";
 DONE = ; rc=$$?; echo "==> make $@: done in $$(( $$(date +%s) - start ))s"; exit $$rc
 
-.PHONY: all deps source kernel image-path initramfs run test test-debug bench kunit patch patch-check clean distclean help
+.PHONY: all deps source kernel image-path initramfs run test test-debug bench kunit patch patch-check vng vng-build \
+	rustdoc clean distclean help
 
 all: help
 
@@ -63,6 +69,18 @@ bench: deps
 # kunit.py builds its own kernel from fs/eventpoll_busy_poll/.kunitconfig.
 kunit: deps
 	@$(SCRIPTS)/kunit.sh
+
+# CMD (one shell command line, from the environment as make passes it) runs
+# in this directory inside the guest.
+vng: deps
+	@$(SCRIPTS)/vng.sh "$$CMD"
+
+# Cold: a defconfig kernel with Rust, much bigger than ours (see README).
+vng-build: deps
+	@$(SCRIPTS)/vng-build.sh
+
+rustdoc: deps
+	$(call T,document the Rust code) $(SCRIPTS)/rustdoc.sh $(DONE)
 
 # scripts/ebp/series/ as git format-patch files; SIGNOFF="Name <mail>"
 # (default: git config user.name/user.email).

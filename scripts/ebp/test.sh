@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: for each variant (VARIANTS, default "rust c"), build the
 # kernel, boot it with the test job and judge the console (results.py);
-# then compare the differential ioctl streams of the two (diff_compare.py).
+# then compare the differential ioctl streams of the two (diff_compare.py),
+# and run the demo and the upstream selftest on the Rust kernel under
+# virtme-ng (vng.sh; judged by vng_results.py).
 # `make test-debug` runs it on the debug variants (test-debug.sh).
 # Ends with the line "N passed, M failed[, K skipped]" (each skip says why
 # above it); exits non-zero on any failure.
@@ -80,6 +82,34 @@ if [[ " $variants " == *" rust "* && " $variants " == *" c "* ]]; then
 	add_counts "$counts" "[rust=c] differential comparison"
 elif [[ " $variants " == *" rust "* || " $variants " == *" c "* ]]; then
 	echo "note: the Rust/C differential needs VARIANTS with both rust and c"
+fi
+
+# rustdoc of our crate (make rustdoc's part that the kernel's does not do):
+# no warning, and a page with its docs for each item a reader looks for.
+if [[ " $variants " == *" rust "* ]]; then
+	counts=$EBP_CACHE/logs/counts-rustdoc rc=0
+	rm -f "$counts"
+	"$EBP_ROOT/scripts/ebp/rustdoc.sh" --ours >/dev/null || rc=$?
+	python3 "$EBP_ROOT/scripts/ebp/check_rustdoc.py" --rc "$rc" \
+		--html "$EBP_CACHE/build/rust/Documentation/output/rust/rustdoc" --counts "$counts" || true
+	add_counts "$counts" "[host] rustdoc checks"
+fi
+
+# virtme-ng: the Rust kernel booted as kernel developers boot theirs, on the
+# host's root filesystem; the demo and the upstream selftest run there from
+# the host's paths.
+if [[ " $variants " == *" rust "* ]]; then
+	step "running the demo and the upstream selftest under virtme-ng"
+	counts=$EBP_CACHE/logs/counts-vng log=$EBP_CACHE/logs/test-vng.log rc=0
+	rm -f "$counts"
+	"$EBP_ROOT/scripts/ebp/vng.sh" "sh $EBP_ROOT/scripts/ebp/vng-guest.sh \
+		$EBP_CACHE/cargo/x86_64-unknown-linux-gnu/release/epoll-bp-demo \
+		$EBP_CACHE/initramfs/bin/epoll_busy_poll" >"$log" || rc=$?
+	PYTHONDONTWRITEBYTECODE=1 python3 "$EBP_ROOT/scripts/ebp/vng_results.py" --log "$log" --rc "$rc" \
+		--uname "$(cat "$EBP_CACHE/build/rust/include/config/kernel.release") $(sed -n \
+			's/.*UTS_VERSION "\(.*\)"/\1/p' "$EBP_CACHE/build/rust/include/generated/utsversion.h")" \
+		--kunit-dir "$EBP_CACHE/src/linux/tools/testing/kunit" --counts "$counts" || true
+	add_counts "$counts" "[vng] virtme-ng run"
 fi
 
 step "make test: done in $(($(date +%s) - begin))s"
