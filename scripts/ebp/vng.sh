@@ -50,7 +50,10 @@ cd "$EBP_ROOT"
 # vng runs its helpers (virtme-run, ...) from PATH.
 export PATH=$venv/bin:$PATH
 # A guest that cannot power off (no ACPI) would leave vng waiting forever.
-timeout -k 10 "${VNG_TIMEOUT:-600}" "$venv/bin/vng" "${args[@]}" --exec "$cmd" </dev/null || rc=$?
+# Its QEMU reopens stdout and stderr by path (/proc/self/fd/N), which
+# truncates them when they are files (a CI log): give it pipes instead.
+timeout -k 10 "${VNG_TIMEOUT:-600}" "$venv/bin/vng" "${args[@]}" --exec "$cmd" \
+	</dev/null 2> >(cat >&2) | cat || rc=$?
 printf '    vng: exit status %d after %ds\n' "$rc" $(($(date +%s) - start)) >&2
 [ "$rc" != 124 ] || echo "error: vng did not return within ${VNG_TIMEOUT:-600}s (VNG_TIMEOUT)" >&2
 exit "$rc"
