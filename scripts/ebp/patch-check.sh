@@ -24,6 +24,7 @@ wt=$EBP_CACHE/patch/check
 series=$EBP_CACHE/patches
 mapfile -t patches < <(find "$series" -name '0*.patch' ! -name '0000-*' | sort)
 n=${#patches[@]}
+want=$(git -C "$repo" rev-parse 'series^{tree}')
 
 # The worktree, at the base; files the series touches get new mtimes, so
 # make rebuilds what they feed.
@@ -52,6 +53,7 @@ configure() {
 }
 
 # build LABEL VALUE OUT: configure and build; says what failed.
+times=()
 build() {
 	local label=$1 value=$2 out=$3 start=$(date +%s) opt rc=0 warnings
 	configure "$value" "$out"
@@ -78,6 +80,7 @@ build() {
 		echo "FAIL $label: warnings in our files (log: $out/build.log)"
 		return 1
 	fi
+	times+=("$(printf '%-72s %4d s' "$label" $(($(date +%s) - start)))")
 	echo "PASS $label: built in $(($(date +%s) - start)) s"
 }
 
@@ -95,6 +98,7 @@ done
 build "patch $n/$n $name [c]" n "$EBP_CACHE/build/patch-c" ||
 	die "patch $n/$n ($name) does not build with CONFIG_EPOLL_BUSY_POLL_RUST=n"
 tree=$(git -C "$wt" rev-parse 'HEAD^{tree}')
-[ "$tree" = "$(git -C "$repo" rev-parse 'series^{tree}')" ] ||
+[ "$tree" = "$want" ] ||
 	die "the applied series differs from the one make patch committed"
+printf '%s\n' "${times[@]}"
 step "all $n patches build (rust after each, c at the last) in $(($(date +%s) - begin)) s"
