@@ -15,6 +15,7 @@
 #   make vng-build  what a kernel developer does: vng --build --config
 #                   .config.fragment in the patched tree (defconfig-based)
 #   make rustdoc    HTML docs of the kernel crate and of our Rust code
+#   make lint       rustfmtcheck, clippy (CLIPPY=1 flags), cargo fmt/clippy
 #
 # Each target names the script in scripts/ebp/ that does the work.
 # Generated files live in .cache/ (EBP_CACHE=dir to move it).
@@ -26,7 +27,7 @@ T = @start=$$(date +%s); echo "==> make $@: $(1)";
 DONE = ; rc=$$?; echo "==> make $@: done in $$(( $$(date +%s) - start ))s"; exit $$rc
 
 .PHONY: all deps source kernel image-path initramfs run test test-debug bench kunit patch patch-check vng vng-build \
-	rustdoc clean distclean help
+	rustdoc lint clean distclean help
 
 all: help
 
@@ -81,6 +82,9 @@ vng-build: deps
 
 rustdoc: deps
 	$(call T,document the Rust code) $(SCRIPTS)/rustdoc.sh $(DONE)
+
+lint: deps
+	$(call T,lint the Rust code) $(SCRIPTS)/lint.sh $(DONE)
 
 # scripts/ebp/series/ as git format-patch files; SIGNOFF="Name <mail>"
 # (default: git config user.name/user.email).

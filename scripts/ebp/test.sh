@@ -95,6 +95,14 @@ if [[ " $variants " == *" rust "* ]]; then
 	add_counts "$counts" "[host] rustdoc checks"
 fi
 
+# The linters of make lint: rustfmtcheck, clippy as CLIPPY=1 runs it, and
+# cargo fmt/clippy on the userspace crate; any warning fails.
+if [[ " $variants " == *" rust "* ]]; then
+	rm -f "$EBP_CACHE/logs/counts-lint"
+	"$EBP_ROOT/scripts/ebp/lint.sh" --counts "$EBP_CACHE/logs/counts-lint" || true
+	add_counts "$EBP_CACHE/logs/counts-lint" "[host] lint checks"
+fi
+
 # virtme-ng: the Rust kernel booted as kernel developers boot theirs, on the
 # host's root filesystem; the demo and the upstream selftest run there from
 # the host's paths.
