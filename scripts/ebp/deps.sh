@@ -3,7 +3,8 @@
 # the rust-src component and bindgen-cli.  Anything already present is left
 # alone, so a warm run costs about a second.  udev is for virtme-ng (its venv
 # is vng.sh's): without it the guest's init finds no virtio console ports
-# and the guest's output is lost.  `deps.sh bench` also installs
+# and the guest's output is lost; kmod's depmod, for a kernel with modules
+# (make vng-build's).  `deps.sh bench` also installs
 # what make bench plots with.  python3-git and python3-ply are for
 # scripts/spdxcheck.py, which checkpatch runs (make patch).
 . "$(dirname "$0")/common.sh"
@@ -15,7 +16,7 @@ APT_PACKAGES=(
 	flex bison bc libelf-dev libssl-dev make gcc xz-utils patch
 	gcc-multilib libc6-dev-i386 libcap-dev python3 python3-docutils
 	python3-git python3-ply
-	python3-venv udev
+	python3-venv udev kmod
 )
 [ "${1:-}" = bench ] && APT_PACKAGES+=(python3-matplotlib)
 BINDGEN_VERSION=0.69.5
