@@ -26,3 +26,25 @@ timed() {
 	printf '    %s: %ds\n' "$label" $(($(date +%s) - start)) >&2
 	return "$rc"
 }
+
+# rust_object_flags BUILD: the flags kbuild compiled fs/eventpoll_busy_poll.o
+# with in BUILD, for another tool that takes rustc's flags (rustdoc,
+# clippy-driver); run it from BUILD.  From the saved command in
+# fs/.eventpoll_busy_poll.o.cmd, split as the shell would (it has quoted
+# arguments), minus the environment assignment, rustc itself and what only
+# makes the object (dep-info, output paths).  Sets the array OBJECT_FLAGS.
+rust_object_flags() {
+	local cmdfile=$1/fs/.eventpoll_busy_poll.o.cmd arg seen=
+	[ -f "$cmdfile" ] ||
+		die "$cmdfile missing: is CONFIG_EPOLL_BUSY_POLL_RUST=y in $1/.config?"
+	eval "set -- $(sed -n 's/^savedcmd_[^=]*:= //p' "$cmdfile")"
+	OBJECT_FLAGS=()
+	for arg; do
+		case "$arg" in
+		rustc) seen=1 ;;
+		RUST_MODFILE=* | --emit=* | --out-dir | fs/ | -Zbinary_dep_depinfo*) ;;
+		*) OBJECT_FLAGS+=("$arg") ;;
+		esac
+	done
+	[ -n "$seen" ] || die "unexpected compile command in $cmdfile"
+}

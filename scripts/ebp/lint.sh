@@ -41,21 +41,11 @@ step "linting the Rust code"
 
 lint "make LLVM=$LLVM rustfmtcheck" make -s -C "$src" O="$out" LLVM="$LLVM" rustfmtcheck
 
-# clippy_object: the object's compile command, split as the shell would,
-# with clippy-driver for rustc and the outputs sent to the scratch dir.
+# clippy_object: clippy-driver with the object's rustc flags, writing only
+# metadata, into the scratch dir.
+rust_object_flags "$out"
 clippy_object() {
-	local cmdfile=$out/fs/.eventpoll_busy_poll.o.cmd arg
-	[ -f "$cmdfile" ] || { echo "error: $cmdfile missing"; return 1; }
-	eval "set -- $(sed -n 's/^savedcmd_[^=]*:= //p' "$cmdfile")"
-	local flags=()
-	for arg; do
-		case "$arg" in
-		RUST_MODFILE=* | --emit=* | --out-dir | fs/) ;;
-		rustc) flags+=(clippy-driver) ;;
-		*) flags+=("$arg") ;;
-		esac
-	done
-	(cd "$out" && RUSTC_BOOTSTRAP=1 "${flags[@]}" --emit=metadata --out-dir "$scratch")
+	(cd "$out" && RUSTC_BOOTSTRAP=1 clippy-driver "${OBJECT_FLAGS[@]}" --emit=metadata --out-dir "$scratch")
 }
 lint "clippy on fs/eventpoll_busy_poll.rs (CLIPPY=1 flags)" clippy_object
 

@@ -25,27 +25,15 @@ if [ "${1:-}" != --ours ]; then
 fi
 
 step "documenting fs/eventpoll_busy_poll.rs"
-cmdfile=$out/fs/.eventpoll_busy_poll.o.cmd
-[ -f "$cmdfile" ] || die "$cmdfile missing: is CONFIG_EPOLL_BUSY_POLL_RUST=y in $out/.config?"
-# The compile command, split as the shell would (it has quoted arguments),
-# minus what only makes an object: the environment assignment, dep-info,
-# output paths.  rustdoc takes the rest as rustc does.
-eval "set -- $(sed -n 's/^savedcmd_[^=]*:= //p' "$cmdfile")"
-flags=()
-for arg; do
-	case "$arg" in
-	RUST_MODFILE=* | --emit=* | --out-dir | fs/ | -Zbinary_dep_depinfo*) ;;
-	*) flags+=("$arg") ;;
-	esac
-done
-[ "${flags[0]:-}" = rustc ] || die "unexpected compile command in $cmdfile"
+# rustdoc takes the object's rustc flags as they are.
+rust_object_flags "$out"
 # No page of an earlier run may stand in for one this run did not make.
 rm -rf "$html/eventpoll_busy_poll" "$html/src/eventpoll_busy_poll"
 mkdir -p "$html"
 warnings=$EBP_CACHE/logs/rustdoc-warnings.txt
 mkdir -p "$(dirname "$warnings")"
 # Like kbuild (the top Makefile exports it): -Z flags on a stable rustdoc.
-(cd "$out" && RUSTC_BOOTSTRAP=1 rustdoc "${flags[@]:1}" -Zunstable-options --document-private-items \
+(cd "$out" && RUSTC_BOOTSTRAP=1 rustdoc "${OBJECT_FLAGS[@]}" -Zunstable-options --document-private-items \
 	--generate-link-to-definition --output "$html") 2>"$warnings" || {
 	cat "$warnings" >&2
 	die "rustdoc failed on fs/eventpoll_busy_poll.rs: see the errors above"
