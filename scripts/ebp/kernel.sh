@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configure and build one kernel variant out of tree:
-#   kernel.sh rust   CONFIG_EPOLL_BUSY_POLL_RUST=y (the default)
+#   kernel.sh rust   CONFIG_EPOLL_BUSY_POLL_RUST=y (the default variant)
 #   kernel.sh c      the in-tree C implementation, from the same tree
 #   kernel.sh kasan  Rust, plus kernel/configs/epoll_busy_poll_kasan.config
 #   kernel.sh kcsan  Rust, plus kernel/configs/epoll_busy_poll_kcsan.config
