@@ -132,6 +132,20 @@ struct nsim_pair {
 	char port[2][IFNAMSIZ];	/* the port names */
 };
 
+/* Whether netdevsim's bus is there, after loading the module if needed:
+ * the net selftests' config builds netdevsim as a module.
+ */
+static inline int nsim_bus_ready(void)
+{
+	const char *new_device = "/sys/bus/netdevsim/new_device";
+
+	if (!access(new_device, W_OK))
+		return 1;
+	if (system("modprobe -q netdevsim 2>/dev/null"))
+		return 0;
+	return !access(new_device, W_OK);
+}
+
 /* Creates the pair, with a socket on @port on each side.  Returns 0, or
  * -errno with what failed in @why.  Leaves the caller in the initial netns.
  * nsim_pair_destroy() undoes what was done, even after a failure.
@@ -149,7 +163,7 @@ static inline int nsim_pair_create(struct nsim_pair *p, int port,
 	}
 	p->init_ns = -1;
 	*why = "no netdevsim (CONFIG_NETDEVSIM) or not root";
-	if (access("/sys/bus/netdevsim/new_device", W_OK))
+	if (!nsim_bus_ready())
 		return -ENODEV;
 	*why = "opening the initial netns";
 	p->init_ns = open("/proc/self/ns/net", O_RDONLY);
