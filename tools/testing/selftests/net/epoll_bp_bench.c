@@ -7,24 +7,75 @@
  *          refused) next to an unknown ioctl on a pipe (the bare syscall
  *          and fd lookup), and the epoll hot path (epoll_wait with timeout
  *          0, epoll_ctl ADD+DEL of a socket, the wakeup callback), each on
- *          an instance with and without params.  Under QEMU -icount
- *          shift=0 a guest nanosecond is one instruction, so the same
- *          numbers are instructions per call there.
+ *          an instance with and without params; then the cost of one spin
+ *          of the busy loop.  Under QEMU -icount shift=0 a guest
+ *          nanosecond is one instruction, so the same numbers are
+ *          instructions per call (per spin) there.
  *   net    request/response round trips over a linked netdevsim pair
  *          with no busy polling, with the net.core.busy_poll sysctl and
  *          with per-epoll params; latency quantiles and CPU per message;
  *          and the CPU another instance burns meanwhile (isolation).
  *
+ * The micro part runs in two phases, because the Rust kernel only calls
+ * into Rust on the paths every epoll user takes while some epoll instance
+ * in the system has non-zero params (a static key): an epoll user who
+ * never busy polls must pay nothing, and that is measured only if no
+ * instance anywhere has params at the time.
+ *
+ *   plain   before any instance of ours ever had params: the ".plain"
+ *           rows (wakeup, epoll_wait(0) none/ready, epoll_ctl ADD+DEL),
+ *           the unknown ioctls, EPIOCGPARAMS on a plain instance and the
+ *           refused EPIOCSPARAMS (prefer_busy_poll=2: refused, it stores
+ *           nothing).  It fails unless net.core.busy_poll is 0 and no
+ *           epoll fd of any process shows non-zero params in its
+ *           /proc/PID/fdinfo, both checked when the phase starts and
+ *           again when it ends (so a refused call that stored something
+ *           would fail it too).
+ *   params  then the two accepted EPIOCSPARAMS (budget 8, and 128 which
+ *           asks capable()), which store non-zero params and so turn the
+ *           key on, and the ".params" rows on instances created with
+ *           params (usecs 200, budget 8).
+ *
+ * The set calls come after the plain rows rather than setting params and
+ * restoring zero: that the key goes off again when the last instance
+ * drops its params (or is closed) is the kernel's business, possibly
+ * deferred, and this way the plain rows do not depend on it.  The micro
+ * part closes its instances at its end, before the net part.
+ *
+ * The busy loop: epoll_wait() on an instance whose socket has a NAPI ID
+ * (the netdevsim pair's), with no traffic, spins in napi_busy_loop() for
+ * busy_poll_usecs = 200 (then epoll drops the NAPI ID and sleeps out the
+ * wait's 1 ms timeout; epoll_ctl ADD gives it the ID back for the next
+ * loop).  Each spin polls the NAPI once, which fires the napi:napi_poll
+ * tracepoint, and calls ep_busy_loop_end() (events available? timed
+ * out?); the loop's last event is busy_poll_stop()'s extra poll.  A
+ * tracefs instance (trace_clock mono, the raw format: a timestamp in ns
+ * per event) records those events: the time between two consecutive
+ * polls of one loop is one spin, and per loop the spin is the mean of
+ * those intervals (elapsed ns / spins), leaving out the few more than
+ * twice the median long (a timer interrupt between two polls).  Recording
+ * an event costs time the loop without tracing does not spend, so that
+ * cost is measured in the same boot on the same tracepoint and NAPI (a
+ * non-blocking recv() on a socket with SO_BUSY_POLL polls twice: with
+ * the event on and off) and taken off: busyloop.MODE.spin is what one
+ * spin costs untraced, busyloop.MODE.traced what it took.  MODE epoll:
+ * the instance's own busy_poll_usecs (with net.core.busy_poll 0, run in
+ * the params phase); sysctl: net.core.busy_poll = 200 and no instance
+ * with params (run between the two phases, the sysctl set back to 0).
+ *
  * Output, one result a line, for scripts/ebp/bench_report.py:
  *   metric NAME VALUE UNIT
  *   cdf MODE Q1 ... Q1000     (round trip in ns at quantiles i/1000)
  * Exits non-zero when a call does not return what it should (so the
- * numbers are known to measure the intended path) or the network fails.
+ * numbers are known to measure the intended path), when a phase's
+ * condition does not hold, when a busy loop does not poll, or when the
+ * network fails.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,12 +83,18 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "epoll_bp_nsim.h"
 
 #define PORT		4242	/* the request/response pair */
 #define PORT_OTHER	4243	/* the other instance's socket */
+#define PORT_CALIB	4244	/* the socket that measures a trace event */
+#define BUSY_USECS	200	/* busy_poll_usecs, net.core.busy_poll */
+#define TRACING		"/sys/kernel/tracing"
+#define TRACE_DIR	TRACING "/instances/epoll_bp_bench"
+#define NAPI_POLL_EVENT	"/events/napi/napi_poll"
 #define QUANTILES	1000
 #define EP_UNKNOWN_CMD	_IOR(EPOLL_IOC_TYPE, 0x03, struct epoll_params)
 #ifndef ARRAY_SIZE
@@ -87,6 +144,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -94,17 +158,36 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static struct nsim_pair pair;
+
+static void set_sysctl(long usecs)
+{
+	char buf[32];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%ld", usecs);
+	ret = ep_write_file("/proc/sys/net/core/busy_poll", buf);
+	if (ret)
+		die("writing net.core.busy_poll", -ret);
+}
+
 /* --- micro --------------------------------------------------------- */
 
 struct micro {
 	int pipe_rd;
 	int ep_target;		/* the target of the ioctls */
-	int ep[2];		/* without, with params */
+	int ep[2];		/* [PLAIN] without, [PARAMS] with params */
 	int ep_idle[2];		/* an idle eventfd registered */
 	int ep_ready[2];	/* a readable eventfd registered */
+	int efd_idle[2], efd_ready[2];
 	int ep_wake[2], efd_wake[2];
 	int sock;		/* a UDP socket, with a NAPI ID if possible */
 };
+
+/* The two phases of the micro part (see the top of the file), which are
+ * also the two sides of each pair of instances.
+ */
+enum phase { PLAIN, PARAMS };
 
 static struct micro m;
 static int side;		/* which instance of each pair an op uses */
@@ -228,19 +311,22 @@ struct micro_op {
 	const char *name;
 	long (*fn)(void);
 	long expect;		/* the return value every call must have */
-	bool per_side;		/* run on the instance without and with params */
+	bool per_side;		/* run in both phases, on that phase's instance */
+	enum phase phase;	/* otherwise, the phase it runs in */
 };
 
 static const struct micro_op micro_ops[] = {
-	{ "tcg.call_same_page", op_call_same_page, 0, false },
-	{ "tcg.call_other_page", op_call_other_page, 0, false },
-	{ "syscall.getppid", op_getppid, 0, false },
-	{ "ioctl.pipe_unknown", op_pipe_unknown, -ENOTTY, false },
-	{ "ioctl.epoll_unknown", op_epoll_unknown, -EINVAL, false },
-	{ "ioctl.get", op_get, 0, false },
-	{ "ioctl.set", op_set, 0, false },
-	{ "ioctl.set_cap", op_set_cap, 0, false },
-	{ "ioctl.set_refused", op_set_refused, -EINVAL, false },
+	{ "tcg.call_same_page", op_call_same_page, 0, false, PLAIN },
+	{ "tcg.call_other_page", op_call_other_page, 0, false, PLAIN },
+	{ "syscall.getppid", op_getppid, 0, false, PLAIN },
+	{ "ioctl.pipe_unknown", op_pipe_unknown, -ENOTTY, false, PLAIN },
+	{ "ioctl.epoll_unknown", op_epoll_unknown, -EINVAL, false, PLAIN },
+	{ "ioctl.get", op_get, 0, false, PLAIN },
+	/* Refused: stores nothing, so the plain phase stays plain. */
+	{ "ioctl.set_refused", op_set_refused, -EINVAL, false, PLAIN },
+	/* These store non-zero params on ep_target. */
+	{ "ioctl.set", op_set, 0, false, PARAMS },
+	{ "ioctl.set_cap", op_set_cap, 0, false, PARAMS },
 	{ "wait0.none", op_wait0_none, 0, true },
 	{ "wait0.ready", op_wait0_ready, 1, true },
 	{ "ctl.add_del", op_add_del, 0, true },
@@ -290,56 +376,403 @@ static int add_fd(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* The number of epoll fds, in any process, whose /proc/PID/fdinfo shows
+ * non-zero busy-poll params (both kernels print the three after the tfd:
+ * lines).  Exits if an epoll fd's fdinfo has no such lines: then this is
+ * not a kernel the benchmark can vouch for.
+ */
+static int busy_polling_instances(void)
+{
+	struct dirent *p, *f;
+	DIR *proc, *fds;
+	char path[600], link[64], line[128];
+	int found = 0;
+
+	proc = opendir("/proc");
+	if (!proc)
+		die("opening /proc", errno);
+	while ((p = readdir(proc))) {
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;	/* gone, or a kernel thread */
+		while ((f = readdir(fds))) {
+			ssize_t n;
+			int fields = 0, nonzero = 0;
+			unsigned long v;
+			FILE *info;
+
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
+				 p->d_name, f->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n < 0)
+				continue;
+			link[n] = 0;
+			if (strcmp(link, "anon_inode:[eventpoll]"))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s",
+				 p->d_name, f->d_name);
+			info = fopen(path, "r");
+			if (!info)
+				continue;	/* closed meanwhile */
+			while (fgets(line, sizeof(line), info)) {
+				if (sscanf(line, "busy_poll_usecs: %lu", &v) == 1 ||
+				    sscanf(line, "busy_poll_budget: %lu", &v) == 1 ||
+				    sscanf(line, "prefer_busy_poll: %lu", &v) == 1) {
+					fields++;
+					nonzero |= v != 0;
+				}
+			}
+			fclose(info);
+			if (fields != 3) {
+				printf("# error: %s shows %d of the 3 busy-poll params: not a kernel with this patch\n",
+				       path, fields);
+				exit(1);
+			}
+			found += nonzero;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* What the plain phase needs: nothing in the system busy polls. */
+static void check_nothing_busy_polls(const char *when)
+{
+	long sysctl = nsim_read_long("/proc/sys/net/core/busy_poll");
+	int n;
+
+	if (sysctl != 0) {
+		printf("# error: %s the plain phase: net.core.busy_poll is %ld, not 0\n",
+		       when, sysctl);
+		exit(1);
+	}
+	n = busy_polling_instances();
+	if (n) {
+		printf("# error: %s the plain phase: %d epoll fds have non-zero busy-poll params\n",
+		       when, n);
+		exit(1);
+	}
+}
+
+/* The instances of side @s: with params (usecs 200, budget 8) or none. */
+static void make_side(int s)
+{
+	uint64_t one = 1;
+	int efd;
+
+	m.ep[s] = new_instance(s);
+	m.ep_idle[s] = new_instance(s);
+	efd = m.efd_idle[s] = eventfd(0, EFD_NONBLOCK);
+	if (efd < 0 || add_fd(m.ep_idle[s], efd))
+		die("idle eventfd", errno);
+	m.ep_ready[s] = new_instance(s);
+	efd = m.efd_ready[s] = eventfd(0, EFD_NONBLOCK);
+	if (efd < 0 || write(efd, &one, sizeof(one)) != sizeof(one) ||
+	    add_fd(m.ep_ready[s], efd))
+		die("ready eventfd", errno);
+	m.ep_wake[s] = new_instance(s);
+	m.efd_wake[s] = eventfd(0, EFD_NONBLOCK);
+	if (m.efd_wake[s] < 0 || add_fd(m.ep_wake[s], m.efd_wake[s]))
+		die("wakeup eventfd", errno);
+}
+
+/* The ops of phase @ph: its own, and every per-side op on its side. */
+static void run_phase(enum phase ph)
+{
+	char name[64];
+	size_t i;
+
+	side = ph;
+	for (i = 0; i < ARRAY_SIZE(micro_ops); i++) {
+		const struct micro_op *op = &micro_ops[i];
+
+		if (!op->per_side) {
+			if (op->phase == ph)
+				time_op(op, op->name);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%s.%s", op->name,
+			 ph == PARAMS ? "params" : "plain");
+		time_op(op, name);
+	}
+}
+
+static void busy_loop_setup(void);
+static void busy_loop_mode(const char *mode, int ep, int sock);
+static void busy_loop_teardown(void);
+
 static void run_micro(int sock)
 {
-	int pipefd[2], s, efd;
-	uint64_t one = 1;
-	size_t i;
-	char name[64];
+	int pipefd[2], s, ep;
 
 	if (pipe(pipefd))
 		die("pipe", errno);
 	m.pipe_rd = pipefd[0];
 	m.sock = sock;
-	m.ep_target = new_instance(0);
-	for (s = 0; s < 2; s++) {
-		m.ep[s] = new_instance(s);
-		m.ep_idle[s] = new_instance(s);
-		efd = eventfd(0, EFD_NONBLOCK);
-		if (efd < 0 || add_fd(m.ep_idle[s], efd))
-			die("idle eventfd", errno);
-		m.ep_ready[s] = new_instance(s);
-		efd = eventfd(0, EFD_NONBLOCK);
-		if (efd < 0 || write(efd, &one, sizeof(one)) != sizeof(one) ||
-		    add_fd(m.ep_ready[s], efd))
-			die("ready eventfd", errno);
-		m.ep_wake[s] = new_instance(s);
-		m.efd_wake[s] = eventfd(0, EFD_NONBLOCK);
-		if (m.efd_wake[s] < 0 || add_fd(m.ep_wake[s], m.efd_wake[s]))
-			die("wakeup eventfd", errno);
-	}
 	printf("# micro: %d x %ld calls per op, median of the repetitions\n",
 	       reps, iters);
-	for (i = 0; i < ARRAY_SIZE(micro_ops); i++) {
-		const struct micro_op *op = &micro_ops[i];
 
-		if (!op->per_side) {
-			side = 0;
-			time_op(op, op->name);
+	printf("# micro, plain phase: net.core.busy_poll 0, no epoll instance with params\n");
+	check_nothing_busy_polls("before");
+	m.ep_target = new_instance(0);
+	make_side(PLAIN);
+	run_phase(PLAIN);
+	check_nothing_busy_polls("at the end of");
+
+	/* The busy loop through the sysctl: still no instance with params. */
+	busy_loop_setup();
+	set_sysctl(BUSY_USECS);
+	ep = new_instance(0);
+	busy_loop_mode("sysctl", ep, sock);
+	close(ep);
+	set_sysctl(0);
+
+	printf("# micro, params phase: instances with params (usecs 200, budget 8)\n");
+	make_side(PARAMS);
+	run_phase(PARAMS);
+	ep = new_instance(1);
+	busy_loop_mode("epoll", ep, sock);
+	close(ep);
+	busy_loop_teardown();
+
+	close(m.pipe_rd);
+	close(pipefd[1]);
+	close(m.ep_target);
+	for (s = 0; s < 2; s++) {
+		close(m.ep[s]);
+		close(m.ep_idle[s]);
+		close(m.efd_idle[s]);
+		close(m.ep_ready[s]);
+		close(m.efd_ready[s]);
+		close(m.ep_wake[s]);
+		close(m.efd_wake[s]);
+	}
+}
+
+/* --- busy loop ----------------------------------------------------- */
+
+static int napi_poll_type;	/* the event's id, as tracefs numbers it */
+static int calib_sock = -1;	/* SO_BUSY_POLL, with a NAPI ID */
+static double trace_event_ns;	/* what recording one event costs */
+static uint64_t trace_ts[1 << 16];	/* timestamps of one loop's polls */
+
+static void trace_write(const char *file, const char *s)
+{
+	char path[128];
+	int ret;
+
+	snprintf(path, sizeof(path), TRACE_DIR "%s", file);
+	ret = ep_write_file(path, s);
+	if (ret)
+		die(path, -ret);
+}
+
+/* Empties the instance's buffer. */
+static void trace_clear(void)
+{
+	int fd = open(TRACE_DIR "/trace", O_WRONLY | O_TRUNC);
+
+	if (fd < 0)
+		die("clearing " TRACE_DIR "/trace", errno);
+	close(fd);
+}
+
+/* The napi:napi_poll events this thread recorded since the last clear:
+ * their timestamps (ns, trace_clock mono) into trace_ts; their number.
+ * With the raw option a line is "PID CPU TS type: ID".
+ */
+static int trace_read(void)
+{
+	FILE *f = fopen(TRACE_DIR "/trace", "r");
+	int pid, cpu, type, n = 0, tid = gettid();
+	unsigned long long ts;
+	char line[256];
+
+	if (!f)
+		die("reading " TRACE_DIR "/trace", errno);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
 			continue;
+		if (strstr(line, "LOST")) {
+			printf("# error: the trace buffer lost events: %s", line);
+			exit(1);
 		}
-		for (s = 0; s < 2; s++) {
-			side = s;
-			snprintf(name, sizeof(name), "%s.%s", op->name,
-				 s ? "params" : "plain");
-			time_op(op, name);
+		if (sscanf(line, "%d %d %llu type: %d", &pid, &cpu, &ts, &type) != 4 ||
+		    pid != tid || type != napi_poll_type)
+			continue;
+		if (n == ARRAY_SIZE(trace_ts)) {
+			printf("# error: over %zu napi polls in one busy loop\n",
+			       ARRAY_SIZE(trace_ts));
+			exit(1);
+		}
+		trace_ts[n++] = ts;
+	}
+	fclose(f);
+	return n;
+}
+
+static int calib_socket(void *arg)
+{
+	return nsim_udp_socket(1, PORT_CALIB);
+}
+
+/* ns per non-blocking recv() on the empty calibration socket; each call
+ * busy polls once (two napi polls: the loop's and busy_poll_stop()'s).
+ * With the event on, checks that each call recorded its two events.
+ */
+static double recv_ns(bool traced, long calls)
+{
+	uint64_t start;
+	char buf[8];
+	long i;
+	int n;
+
+	trace_write(NAPI_POLL_EVENT "/enable", traced ? "1" : "0");
+	trace_clear();
+	start = now_ns();
+	for (i = 0; i < calls; i++)
+		recv(calib_sock, buf, sizeof(buf), MSG_DONTWAIT);
+	start = now_ns() - start;
+	if (traced && (n = trace_read()) != 2 * calls) {
+		printf("# error: %ld busy-polling recv() calls made %d napi polls, not %ld\n",
+		       calls, n, 2 * calls);
+		exit(1);
+	}
+	return (double)start / calls;
+}
+
+/* The tracefs instance, and what recording one napi:napi_poll event costs:
+ * non-blocking recv() calls on a socket that busy polls the same NAPI
+ * (two polls each), with the event on and off, interleaved.
+ */
+static void busy_loop_setup(void)
+{
+	long calls = iters < 2000 ? iters : 2000, usecs = BUSY_USECS;
+	double on[64], off[64];
+	char buf[8];
+	int r;
+
+	pin(0);
+	napi_poll_type = nsim_read_long(TRACING NAPI_POLL_EVENT "/id");
+	if (napi_poll_type <= 0) {
+		printf("# error: no napi:napi_poll tracepoint in %s (CONFIG_TRACING, tracefs)\n",
+		       TRACING);
+		exit(1);
+	}
+	if (mkdir(TRACE_DIR, 0755) && errno != EEXIST)
+		die("creating the tracefs instance " TRACE_DIR, errno);
+	trace_write("/trace_clock", "mono");	/* ns: instructions under icount */
+	trace_write("/options/raw", "1");	/* the timestamp in ns */
+
+	calib_sock = nsim_in_ns(&pair, 0, calib_socket, NULL);
+	if (calib_sock < 0)
+		die("the calibration socket", errno);
+	if (setsockopt(calib_sock, SOL_SOCKET, SO_BUSY_POLL, &usecs, sizeof(int)))
+		die("SO_BUSY_POLL", errno);
+	/* A datagram gives it the NAPI ID of the pair's side 0. */
+	nsim_send(pair.sock[1], 1, PORT_CALIB, "x", 1);
+	usleep(100000);
+	while (recv(calib_sock, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	recv_ns(true, calls);	/* warm up, and check the two polls */
+	recv_ns(false, calls);
+	for (r = 0; r < reps; r++) {
+		on[r] = recv_ns(true, calls);
+		off[r] = recv_ns(false, calls);
+	}
+	qsort(on, reps, sizeof(on[0]), cmp_double);
+	qsort(off, reps, sizeof(off[0]), cmp_double);
+	trace_event_ns = (on[reps / 2] - off[reps / 2]) / 2;
+	printf("# busy loop: usecs %d, no traffic; napi:napi_poll events (trace_clock mono), %d loops per mode after a warm-up\n",
+	       BUSY_USECS, reps);
+	printf("metric busyloop.trace_event %.2f ns\n", trace_event_ns);
+}
+
+/* One busy loop of @ep on @sock: the mean ns between two consecutive
+ * polls of the loop (intervals over twice the median left out: an
+ * interrupt), and its number of polls in @spins.
+ */
+static double busy_loop_once(int ep, int sock, int *spins)
+{
+	static uint64_t gap[ARRAY_SIZE(trace_ts)], sorted[ARRAY_SIZE(trace_ts)];
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t sum = 0, median;
+	int n, i, kept = 0, ret;
+
+	/* ADD gives the instance the socket's NAPI ID (epoll dropped it when
+	 * the last loop timed out).
+	 */
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sock, &ev))
+		die("EPOLL_CTL_ADD of the busy-polled socket", errno);
+	trace_clear();
+	ret = epoll_wait(ep, &ev, 1, 1);
+	if (ret < 0)
+		die("busy-polling epoll_wait", errno);
+	n = trace_read();
+	if (epoll_ctl(ep, EPOLL_CTL_DEL, sock, NULL))
+		die("EPOLL_CTL_DEL of the busy-polled socket", errno);
+	if (ret != 0) {
+		printf("# error: busy-polling epoll_wait returned %d, not 0: traffic?\n", ret);
+		exit(1);
+	}
+	/* The last event is busy_poll_stop()'s poll, after the loop. */
+	n--;
+	if (n < 3) {
+		printf("# error: the busy loop polled %d times: no NAPI ID, or no busy polling\n",
+		       n < 0 ? 0 : n);
+		exit(1);
+	}
+	for (i = 0; i < n - 1; i++)
+		gap[i] = sorted[i] = trace_ts[i + 1] - trace_ts[i];
+	qsort(sorted, n - 1, sizeof(sorted[0]), cmp_u64);
+	median = sorted[(n - 1) / 2];
+	for (i = 0; i < n - 1; i++) {
+		if (gap[i] <= 2 * median) {
+			sum += gap[i];
+			kept++;
 		}
 	}
+	*spins = n;
+	return (double)sum / kept;
+}
+
+/* Busy loops of @ep on @sock: the median over the loops of ns per spin,
+ * traced and with the event's cost taken off, and of the spins per loop.
+ */
+static void busy_loop_mode(const char *mode, int ep, int sock)
+{
+	double per_spin[64];
+	int spins[64], r;
+
+	pin(0);
+	trace_write(NAPI_POLL_EVENT "/enable", "1");
+	busy_loop_once(ep, sock, &spins[0]);	/* warm up */
+	for (r = 0; r < reps; r++)
+		per_spin[r] = busy_loop_once(ep, sock, &spins[r]);
+	trace_write(NAPI_POLL_EVENT "/enable", "0");
+	qsort(per_spin, reps, sizeof(per_spin[0]), cmp_double);
+	qsort(spins, reps, sizeof(spins[0]), cmp_int);
+	printf("metric busyloop.%s.traced %.2f ns\n", mode, per_spin[reps / 2]);
+	printf("metric busyloop.%s.spin %.2f ns\n", mode,
+	       per_spin[reps / 2] - trace_event_ns);
+	printf("metric busyloop.%s.spins %d count\n", mode, spins[reps / 2]);
+}
+
+static void busy_loop_teardown(void)
+{
+	close(calib_sock);
+	calib_sock = -1;
+	trace_write(NAPI_POLL_EVENT "/enable", "0");
+	if (rmdir(TRACE_DIR))
+		die("removing the tracefs instance " TRACE_DIR, errno);
 }
 
 /* --- net ----------------------------------------------------------- */
 
-static struct nsim_pair pair;
 static atomic_bool stop;
 
 /* Echoes every datagram on side 1 back to its sender; exits on "q". */
@@ -382,17 +815,6 @@ static const struct mode modes[] = {
 	{ "epoll-200-64-0", 0, 200, 64, 0 },
 	{ "epoll-200-64-1", 0, 200, 64, 1 },
 };
-
-static void set_sysctl(long usecs)
-{
-	char buf[32];
-	int ret;
-
-	snprintf(buf, sizeof(buf), "%ld", usecs);
-	ret = ep_write_file("/proc/sys/net/core/busy_poll", buf);
-	if (ret)
-		die("writing net.core.busy_poll", -ret);
-}
 
 static int mode_instance(const struct mode *mo, int sock)
 {
