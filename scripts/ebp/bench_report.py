@@ -7,7 +7,9 @@ between the bench markers of the project README.
 
 Logs are named KIND-VARIANT-ROUND.log, KIND icount (instructions per call)
 or wall (time), VARIANT rust or c.  Sizes come from the built objects in
---build/{rust,c}.
+--build/{rust,c}.  --data DATA.JSON instead of --logs makes the report
+again from the numbers a run saved (each variant's mean CDF standing for
+every boot's).
 """
 import argparse
 import datetime
@@ -28,6 +30,26 @@ P99_SLACK = 0.10
 ENTRY_POINTS = ['ep_busy_poll_ioctl', 'ep_busy_poll_on',
                 'ep_busy_poll_timed_out', 'ep_busy_poll_napi',
                 'ep_busy_poll_params']
+# The targets on instructions (icount boots): a label, the rows, the limit
+# of each row's Rust/C median, and whether the C boots' own spread of that
+# row (max/min - 1, the noise floor) adds to the limit.
+ZERO_COST_ROWS = ['wakeup.plain', 'wait0.none.plain', 'wait0.ready.plain',
+                  'ctl.add_del.plain']
+ICOUNT_TARGETS = [
+    ('zero cost: no instance busy polls and net.core.busy_poll is 0, plain instance',
+     ZERO_COST_ROWS, 1.000, True),
+    ('the same calls on an instance with params',
+     [n.replace('.plain', '.params') for n in ZERO_COST_ROWS], 1.005, False),
+    ('ioctls',
+     ['ioctl.get', 'ioctl.set', 'ioctl.set_cap', 'ioctl.set_refused',
+      'ioctl.epoll_unknown'], 1.005, False),
+    ('busy loop, per spin',
+     ['busyloop.epoll.spin', 'busyloop.sysctl.spin'], 1.005, False),
+]
+BUSY_MODES = {
+    'epoll': 'per-epoll busy_poll_usecs 200 (budget 8), net.core.busy_poll 0',
+    'sysctl': 'net.core.busy_poll 200, no instance with params',
+}
 MODE_NOTE = {
     'none': 'no busy polling',
     'sysctl-50': 'net.core.busy_poll=50',
@@ -81,6 +103,17 @@ def load(logs, rounds):
                 boots.setdefault(kind, {}).setdefault(variant, {})[r] = {
                     'metrics': metrics, 'cdf': cdf}
     return boots, problems
+
+
+def load_data(path):
+    """The boots a run saved in its data.json, as load() gives them; each
+    boot of a variant gets that variant's mean CDF."""
+    data = json.load(open(path))
+    cdf = data.get('cdf_mean_ns', {})
+    return {kind: {variant: {int(r): {'metrics': m, 'cdf': cdf.get(variant, {})}
+                             for r, m in rs.items()}
+                   for variant, rs in vs.items()}
+            for kind, vs in data['boots'].items()}
 
 
 def pairs(boots, kind, name):
@@ -328,6 +361,92 @@ def micro_table(boots, kind, unit):
     return rows, own, '\n'.join(lines)
 
 
+def busy_loop_table(boots, kind='icount', unit='instructions'):
+    """Per busy-loop spin: ([(metric, summary)], markdown)."""
+    rows = []
+    lines = [f'| busy loop | Rust ({unit} per spin) | C | Rust/C median (min-max) | C spread | '
+             'spins per loop Rust | C | traced spin Rust | C |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    for mode, label in BUSY_MODES.items():
+        ps = pairs(boots, kind, f'busyloop.{mode}.spin')
+        if not ps:
+            continue
+        s = summary(ps)
+        rows.append((f'busyloop.{mode}.spin', s))
+        spins = pairs(boots, kind, f'busyloop.{mode}.spins')
+        traced = pairs(boots, kind, f'busyloop.{mode}.traced')
+        sp = summary(spins) if spins else {'rust': 0, 'c': 0}
+        tr = summary(traced) if traced else {'rust': 0, 'c': 0}
+        lines.append(f"| {label} | {fmt(s['rust'], 1)} | {fmt(s['c'], 1)} | {ratio_cell(s)} | "
+                     f"{100 * s['c_spread']:.1f}% | {fmt(sp['rust'])} | {fmt(sp['c'])} | "
+                     f"{fmt(tr['rust'], 1)} | {fmt(tr['c'], 1)} |")
+    if not rows:
+        return rows, ''
+    ev = pairs(boots, kind, 'busyloop.trace_event')
+    if ev:
+        ev = summary(ev)
+        lines += ['', f"Recording one napi:napi_poll event took {fmt(ev['rust'], 1)} {unit} on "
+                  f"the Rust kernel and {fmt(ev['c'], 1)} on the C kernel (medians), measured "
+                  'in the same boot and taken off each traced spin.']
+    return rows, '\n'.join(lines)
+
+
+def icount_target(rows, label, names, limit, spread):
+    """One target over the rows {metric: summary} of the icount boots: each
+    row's limit (the target, plus the C boots' spread of that row where it
+    counts), the rows above it, the rows without data, and the verdict:
+    met, missed, or not measured."""
+    checked, above, absent = [], [], []
+    for name in names:
+        s = rows.get(name)
+        if s is None:
+            absent.append(name)
+            continue
+        row_limit = limit + (s['c_spread'] if spread else 0)
+        checked.append((name, s, row_limit))
+        if s['median'] > row_limit:
+            above.append((name, s, row_limit))
+    verdict = 'missed' if above else 'not measured' if absent else 'met'
+    return {'label': label, 'limit': limit, 'spread': spread, 'rows': checked,
+            'above': above, 'absent': absent, 'verdict': verdict}
+
+
+def icount_targets(rows):
+    return [icount_target(rows, *t) for t in ICOUNT_TARGETS]
+
+
+def target_text(t):
+    """A target's line in the summary: the limit, the verdict, each row."""
+    limit = f"{t['limit']:.3f}" + (" plus the C boots' own spread of the row" if t['spread'] else '')
+    text = f"{t['label']}: every Rust/C median of instructions <= {limit}: "
+
+    def row(name, s, row_limit):
+        cell = f"{name} {s['median']:.4f}"
+        if t['spread']:
+            cell += f" (C spread {100 * s['c_spread']:.1f}%)"
+        return cell
+
+    if t['verdict'] == 'met':
+        return text + 'met (' + ', '.join(row(*r) for r in t['rows']) + ')'
+    if t['verdict'] == 'not measured':
+        text += 'not measured (no data for ' + ', '.join(t['absent']) + ')'
+        return text + ('; ' + ', '.join(row(*r) for r in t['rows']) if t['rows'] else '')
+    misses = []
+    for name, s, row_limit in t['above']:
+        cell = (f"{name} {s['median']:.4f} (limit {row_limit:.4f}; "
+                f"{s['rust'] - s['c']:+.1f} instructions; Rust above C in {s['slower']} of {s['n']} rounds")
+        if not t['spread'] and s['c_spread'] > s['median'] - 1:
+            cell += f"; C alone varies {100 * s['c_spread']:.1f}% between boots"
+        misses.append(cell + ')')
+    text += 'missed by ' + ', '.join(misses)
+    rest = [r for r in t['rows'] if r[0] not in {a[0] for a in t['above']}]
+    if rest:
+        text += '; within: ' + ', '.join(row(*r) for r in rest)
+    if t['absent']:
+        text += '; no data for ' + ', '.join(t['absent'])
+    return text
+
+
 def latency_table(boots, modes):
     rows = {}
     lines = ['| mode | p50 Rust | p50 C | p99 Rust | p99 C | p99.9 Rust | p99.9 C | '
@@ -383,7 +502,9 @@ def p99_target(lat, variant):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--logs', required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument('--logs', help='the consoles of the boots')
+    src.add_argument('--data', help="a run's data.json, to make its report again")
     ap.add_argument('--rounds', type=int, required=True)
     ap.add_argument('--build', required=True)
     ap.add_argument('--out', required=True)
@@ -391,7 +512,10 @@ def main():
     ap.add_argument('--accel', default='tcg', help='what the wall boots ran on: kvm or tcg')
     args = ap.parse_args()
 
-    boots, problems = load(args.logs, args.rounds)
+    if args.data:
+        boots, problems = load_data(args.data), []
+    else:
+        boots, problems = load(args.logs, args.rounds)
     for p in problems:
         print(f'warning: {p}: left out', file=sys.stderr)
     if not boots.get('icount') and not boots.get('wall'):
@@ -407,16 +531,16 @@ def main():
 
     icount_rows, icount_own, icount_md = micro_table(boots, 'icount', 'instructions')
     wall_rows, wall_own, wall_md = micro_table(boots, 'wall', 'ns')
+    busy_rows, busy_md = busy_loop_table(boots)
     lat, lat_md = latency_table(boots, modes)
     iso, iso_md = isolation_table(boots)
     size = size_report(args.build)
 
     # Targets.
-    verdicts = []
-    for label, rows in (('instructions per call (icount)', icount_rows),
-                        ('time per call (wall)', wall_rows)):
-        if not rows:
-            continue
+    targets = icount_targets(dict(icount_rows + busy_rows)) if icount_rows or busy_rows else []
+    verdicts = [target_text(t) for t in targets]
+    label, rows = 'time per call (wall)', wall_rows
+    if rows:
         miss = [(n, s) for n, s in rows if s['median'] > RATIO_TARGET]
         text = (f'every Rust/C median <= {RATIO_TARGET}, {label}: '
                 + ('met' if not miss else 'missed by ' + ', '.join(
@@ -425,16 +549,6 @@ def main():
                         + (f"; C alone varies {100 * s['c_spread']:.0f}% between boots"
                            if s['c_spread'] > s['median'] - 1 else '') + ')')
                     for n, s in miss)))
-        if label.startswith('instructions') and miss and all(n.startswith('ctl.') for n, _ in miss):
-            wake = dict(rows).get('wakeup.plain')
-            extra = f"{wake['rust'] - wake['c']:+.0f}" if wake else 'a few'
-            text += ('.  Why, as far as we know: of ADD and DEL, only ADD runs busy-poll '
-                     'code, the on-rule check that the wakeup callback also runs '
-                     f'(wakeup.plain: {extra} instructions); the pair also allocates an epitem '
-                     'and frees it through RCU, whose batching varies from boot to boot, so '
-                     'this is the one row not repeatable to the instruction (see its min-max '
-                     'and C spread).  Where the rest of the difference comes from was not '
-                     'pinned down')
         same = [x for p in pairs(boots, 'wall', 'tcg.call_same_page') for x in p]
         other = [x for p in pairs(boots, 'wall', 'tcg.call_other_page') for x in p]
         icount_max = max((s['median'] for _, s in icount_rows), default=None)
@@ -444,7 +558,7 @@ def main():
                      f"{100 * (icount_of[n] - 1):+.1f}% instructions)"
                      for n, st in rows if st['median'] < 0.98 and icount_of.get(n, 0) >= 1]
         faster = ('; it also goes the other way: ' + ', '.join(backwards)) if backwards else ''
-        if miss and label.startswith('time') and same and other and icount_max:
+        if miss and same and other and icount_max:
             text += (f'.  Why we do not take these for the Rust code\'s cost: the same calls differ by at most '
                      f'{100 * (icount_max - 1):.1f}% in instructions (icount, above), while '
                      f'under multi-threaded TCG one identical user-space call took '
@@ -494,7 +608,8 @@ def main():
 
     # Plot.
     ratio_rows = [
-        ('Instructions per call (QEMU -icount): the like-for-like measure', icount_rows),
+        ('Instructions per call and per busy-loop spin (QEMU -icount): the like-for-like measure',
+         icount_rows + busy_rows),
         ('Time per call under TCG (wall boots)', wall_rows),
         ('Round trip over netdevsim under TCG (wall boots)',
          [(f'{m} {k}', s[k]) for m, s in lat.items() for k in ('p50', 'p99')]),
@@ -556,8 +671,19 @@ def main():
         *(['![latency CDF](latency-cdf.svg)', '', '![Rust/C ratios](ratios.svg)', ''] if plots else []),
         '## Per call: instructions (QEMU -icount shift=0)', '',
         'One guest nanosecond is one instruction, so these are instructions per call, '
-        'syscall entry and exit included.  C spread: how far the C boots alone differ.', '',
+        'syscall entry and exit included.  C spread: how far the C boots alone differ.  '
+        'The `.plain` rows, the unknown ioctls, ioctl.get and ioctl.set_refused were measured '
+        'first, while no epoll instance in the system had params and net.core.busy_poll was 0 '
+        '(the program checks both); ioctl.set, ioctl.set_cap and the `.params` rows after, '
+        'with params set, which on the Rust kernel turns the static key in front of its '
+        'calls on the common paths on.', '',
         icount_md, '',
+        '## Busy loop: instructions per spin (QEMU -icount shift=0)', '',
+        'epoll_wait() on an instance whose socket has a NAPI ID, no traffic: the busy '
+        'loop spins for 200 us, polling the NAPI once a spin.  A spin is the time between two '
+        'napi:napi_poll events of one loop (their timestamps, in a tracefs instance), less '
+        'what recording the event costs; median over the loops of each boot.', '',
+        busy_md or 'No busy-loop numbers in these boots.', '',
         '## Per call: time (wall boots)', '', wall_md, '',
         '## Round trips over a linked netdevsim pair (us, TCG guest time)', '',
         'Client pinned to CPU 0 with its epoll instance in the mode shown, an echo '
@@ -581,6 +707,10 @@ def main():
         'cdf_mean_ns': {v: {m: [round(x) for x in mean_quantiles(boots, v, m) or []]
                             for m in modes} for v in ('rust', 'c')},
         'size': size, 'verdicts': verdicts,
+        'targets': [{'label': t['label'], 'limit': t['limit'], 'plus_c_spread': t['spread'],
+                     'verdict': t['verdict'],
+                     'rows': {n: round(st['median'], 5) for n, st, _ in t['rows']}}
+                    for t in targets],
     }
     with open(os.path.join(args.out, 'data.json'), 'w') as f:
         json.dump(data, f, indent=1)
@@ -597,6 +727,8 @@ def main():
                 f'plots: [latency CDF]({rel}/latency-cdf.svg), [Rust/C ratios]({rel}/ratios.svg).', '',
                 summary_md, '',
                 'Instructions per call (QEMU -icount):', '', icount_md.split('\n\nAbove')[0], '',
+                *(['Busy loop, instructions per spin (QEMU -icount):', '', busy_md, '']
+                  if busy_md else []),
                 'Round trips (us, TCG):', '', lat_md, '', end])
             text = text[:text.index(begin)] + short + text[text.index(end) + len(end):]
             open(args.readme, 'w').write(text)
