@@ -427,8 +427,9 @@ static int busy_polling_instances(void)
 			}
 			fclose(info);
 			if (fields != 3) {
-				printf("# error: %s shows %d of the 3 busy-poll params: not a kernel with this patch\n",
+				printf("# error: %s shows %d of the 3 busy-poll params: ",
 				       path, fields);
+				printf("not a kernel with this patch\n");
 				exit(1);
 			}
 			found += nonzero;
@@ -466,11 +467,13 @@ static void make_side(int s)
 
 	m.ep[s] = new_instance(s);
 	m.ep_idle[s] = new_instance(s);
-	efd = m.efd_idle[s] = eventfd(0, EFD_NONBLOCK);
+	efd = eventfd(0, EFD_NONBLOCK);
+	m.efd_idle[s] = efd;
 	if (efd < 0 || add_fd(m.ep_idle[s], efd))
 		die("idle eventfd", errno);
 	m.ep_ready[s] = new_instance(s);
-	efd = m.efd_ready[s] = eventfd(0, EFD_NONBLOCK);
+	efd = eventfd(0, EFD_NONBLOCK);
+	m.efd_ready[s] = efd;
 	if (efd < 0 || write(efd, &one, sizeof(one)) != sizeof(one) ||
 	    add_fd(m.ep_ready[s], efd))
 		die("ready eventfd", errno);
@@ -637,7 +640,8 @@ static double recv_ns(bool traced, long calls)
 	for (i = 0; i < calls; i++)
 		recv(calib_sock, buf, sizeof(buf), MSG_DONTWAIT);
 	start = now_ns() - start;
-	if (traced && (n = trace_read()) != 2 * calls) {
+	n = traced ? trace_read() : 2 * calls;
+	if (n != 2 * calls) {
 		printf("# error: %ld busy-polling recv() calls made %d napi polls, not %ld\n",
 		       calls, n, 2 * calls);
 		exit(1);
@@ -687,8 +691,9 @@ static void busy_loop_setup(void)
 	qsort(on, reps, sizeof(on[0]), cmp_double);
 	qsort(off, reps, sizeof(off[0]), cmp_double);
 	trace_event_ns = (on[reps / 2] - off[reps / 2]) / 2;
-	printf("# busy loop: usecs %d, no traffic; napi:napi_poll events (trace_clock mono), %d loops per mode after a warm-up\n",
-	       BUSY_USECS, reps);
+	printf("# busy loop: usecs %d, no traffic; napi:napi_poll events (trace_clock mono), ",
+	       BUSY_USECS);
+	printf("%d loops per mode after a warm-up\n", reps);
 	printf("metric busyloop.trace_event %.2f ns\n", trace_event_ns);
 }
 
@@ -726,8 +731,10 @@ static double busy_loop_once(int ep, int sock, int *spins)
 		       n < 0 ? 0 : n);
 		exit(1);
 	}
-	for (i = 0; i < n - 1; i++)
-		gap[i] = sorted[i] = trace_ts[i + 1] - trace_ts[i];
+	for (i = 0; i < n - 1; i++) {
+		gap[i] = trace_ts[i + 1] - trace_ts[i];
+		sorted[i] = gap[i];
+	}
 	qsort(sorted, n - 1, sizeof(sorted[0]), cmp_u64);
 	median = sorted[(n - 1) / 2];
 	for (i = 0; i < n - 1; i++) {
@@ -767,8 +774,10 @@ static void busy_loop_teardown(void)
 	close(calib_sock);
 	calib_sock = -1;
 	trace_write(NAPI_POLL_EVENT "/enable", "0");
+	/* The numbers are taken: a left-over instance only holds memory. */
 	if (rmdir(TRACE_DIR))
-		die("removing the tracefs instance " TRACE_DIR, errno);
+		printf("# note: removing the tracefs instance %s: %s\n", TRACE_DIR,
+		       strerror(errno));
 }
 
 /* --- net ----------------------------------------------------------- */
