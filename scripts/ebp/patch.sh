@@ -11,15 +11,25 @@
 #
 # Makes the commits in a throwaway git repository of the pristine tree
 # (.cache/patch/linux, base commit "Linux 6.12.117"), writes them with git
-# format-patch into .cache/patches/, and checks: every overlay file in
+# format-patch into .cache/patches/ as a posting: "[RFC PATCH k/n]"
+# subjects, a base-commit: trailer, and To:/Cc: from
+# scripts/get_maintainer.pl run on the patches in that repository
+# (maintainers in To:, reviewers and lists in Cc:; the list is also in
+# .cache/patch/get_maintainer.txt).  Checks: every overlay file in
 # exactly one patch, the states between patches consistent, the final tree
 # equal to the overlay, the patch files applying to the base in order, a
 # Signed-off-by and a clean scripts/checkpatch.pl --strict (0 errors, 0
-# warnings) on every patch.  One PASS/FAIL line per check; --counts FILE
-# writes "PASSED FAILED 0" for test.sh.  Exits non-zero on any failure.
+# warnings) on every patch, the subjects, the base-commit: trailer, a
+# changelog entry for this version in the cover letter, and the
+# linux-fsdevel, netdev and rust-for-linux lists on every patch.  One
+# PASS/FAIL line per check; --counts FILE writes "PASSED FAILED 0" for
+# test.sh.  Exits non-zero on any failure.
 #
 # SIGNOFF="Name <mail>" signs the patches; the default is git config
-# user.name/user.email, else a placeholder.
+# user.name/user.email, else a placeholder.  SERIES_PREFIX (default
+# "RFC PATCH") and SERIES_VERSION (default 1; 2 gives "[RFC PATCH v2 k/n]")
+# name the posting; the cover letter's changelog must have a paragraph
+# for it, starting "RFC v1:" (or "v2:" without RFC).
 . "$(dirname "$0")/common.sh"
 
 counts=
@@ -30,6 +40,14 @@ work=$EBP_CACHE/patch
 repo=$work/linux
 out=$EBP_CACHE/patches
 placeholder="Your Name <you@example.org>"
+prefix=${SERIES_PREFIX:-RFC PATCH}
+reroll=${SERIES_VERSION:-1}
+[[ "$reroll" =~ ^[1-9][0-9]*$ ]] || die "SERIES_VERSION='$reroll' is not a number"
+# What the changelog calls this version: "RFC v1", "v2".
+label=v$reroll
+[[ "$prefix" != *RFC* ]] || label="RFC $label"
+# The lists the series must reach, whatever MAINTAINERS says.
+lists=(linux-fsdevel@vger.kernel.org netdev@vger.kernel.org rust-for-linux@vger.kernel.org)
 if [ -z "${SIGNOFF:-}" ]; then
 	name=$(git -C "$EBP_ROOT" config user.name || true)
 	mail=$(git -C "$EBP_ROOT" config user.email || true)
@@ -200,16 +218,76 @@ have=$(git -C "$repo" diff --name-only base HEAD | sort)
 [ "$want" = "$have" ] || diffs+=("changed files: $(comm -3 <(echo "$want") <(echo "$have") | tr -d '\t' | tr '\n' ' ')")
 check "the series' final tree equals the overlaid tree" "${#diffs[@]}" "${diffs[*]}"
 
+# Who gets the series: scripts/get_maintainer.pl on its patches (not the
+# cover letter, whose prose would match keywords), with the MAINTAINERS of
+# the series' last tree.  Maintainers and supporters go in To:, everyone
+# else (reviewers, lists) in Cc:; the sender and the placeholder
+# maintainer of our entry are left out.
+rm -rf "$states/gm"
+git -C "$repo" format-patch -q -o "$states/gm" base..series
+recipients=$work/get_maintainer.txt
+ok=0
+(cd "$repo" && ./scripts/get_maintainer.pl --no-git --no-git-fallback --rolestats \
+	"$states"/gm/*.patch) >"$recipients" 2>"$states/gm.err" || ok=1
+to=() cc=()
+while IFS= read -r line; do
+	# "Name <mail> (role:ENTRY)" or "list@host (open list:ENTRY)"; an
+	# entry's name may have parentheses of its own.
+	if [[ "$line" == *"<"*">"* ]]; then addr="${line%%>*}>"; else addr=${line%% *}; fi
+	role=${line#"$addr"} role=${role# (}
+	case "$addr" in "" | "$SIGNOFF" | "$placeholder") continue ;; esac
+	case "$role" in
+	maintainer* | supporter* | "odd fixer"*) to+=("--to=$addr") ;;
+	*) cc+=("--cc=$addr") ;;
+	esac
+done <"$recipients"
+[ "${#to[@]}" -gt 0 ] || ok=1
+check "get_maintainer.pl names the recipients: ${#to[@]} To:, ${#cc[@]} Cc:" "$ok" \
+	"$(head -c 300 "$states/gm.err")"
+
 # The series, with the cover letter from the branch description.
 rm -rf "$out"
+version_opt=()
+[ "$reroll" = 1 ] || version_opt=(-v "$reroll")
 git -C "$repo" config branch.series.description "$(cat "$series/00-cover-letter.txt")"
 git -C "$repo" format-patch -q --cover-letter --cover-from-description=subject \
+	--subject-prefix="$prefix" "${version_opt[@]}" --base=base "${to[@]}" "${cc[@]}" \
 	-o "$out" base..series
-mapfile -t patches < <(find "$out" -name '0*.patch' ! -name '0000-*' | sort)
-check "$n patches and a cover letter written" $((${#patches[@]} != n)) "${#patches[@]} patches"
+mapfile -t patches < <(find "$out" -name '*.patch' ! -name '*0000-*' | sort)
+cover=$(find "$out" -name '*0000-cover-letter.patch')
+check "$n patches and a cover letter written" $((${#patches[@]} != n || ${#cover} == 0)) "${#patches[@]} patches"
 ok=0
-grep -q '\*\*\*' "$out"/0000-*.patch && ok=1
+grep -q '\*\*\*' "$cover" && ok=1
 check "the cover letter has no *** placeholders ***" "$ok"
+
+# The posting: subjects, base, changelog, recipients.
+tag=$prefix
+[ "$reroll" = 1 ] || tag="$prefix v$reroll"
+bad=()
+k=0
+for p in "$cover" "${patches[@]}"; do
+	want=$(printf '[%s %0*d/%d] ' "$tag" "${#n}" "$k" "$n")
+	subject=$(sed -n 's/^Subject: //p' "$p" | head -1)
+	[ "${subject:0:${#want}}" = "$want" ] || bad+=("$(basename "$p"): $subject")
+	k=$((k + 1))
+done
+check "subjects are [$tag k/$n]" "${#bad[@]}" "${bad[*]}"
+ok=0
+grep -qx "base-commit: $(git -C "$repo" rev-parse base)" "$cover" || ok=1
+check "the cover letter names its base (base-commit: Linux $version)" "$ok"
+ok=0
+sed -n '/^Changelog$/,$p' "$cover" | grep -q "^$label: " || ok=1
+check "the cover letter's Changelog has a \"$label:\" entry" "$ok" \
+	"add a Changelog section with a paragraph starting \"$label: \" to 00-cover-letter.txt"
+bad=()
+for p in "$cover" "${patches[@]}"; do
+	# The mail headers, folded lines joined.
+	headers=$(sed '/^$/q' "$p" | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n[ \t]\+/ /g')
+	for l in "${lists[@]}"; do
+		grep -qE "^(To|Cc):.*$l" <<<"$headers" || bad+=("$(basename "$p") lacks $l")
+	done
+done
+check "every patch and the cover letter go to ${lists[*]%%@*}" "${#bad[@]}" "${bad[*]}"
 
 # The files themselves apply to the base, in order, to the same tree.
 index=$states/index
@@ -247,6 +325,6 @@ for p in "${patches[@]}"; do
 done
 rm -f "$repo"/.checkpatch-camelcase.*
 
-step "series: $out ($n patches and 0000-cover-letter.patch; checkpatch logs in $work/checkpatch)"
+step "series: $out ($n patches and the cover letter; checkpatch logs in $work/checkpatch; recipients in $recipients)"
 echo "$passed passed, $failed failed"
 finish
