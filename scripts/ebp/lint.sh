@@ -5,7 +5,11 @@
 #   - clippy on fs/eventpoll_busy_poll.rs as a CLIPPY=1 build runs it: the
 #     object's saved compile command (fs/.eventpoll_busy_poll.o.cmd) with
 #     clippy-driver for rustc, writing into a scratch directory so the
-#     build's own object stays as it is;
+#     build's own object stays as it is; the kernel's .clippy.toml, with its
+#     msrv set from scripts/min-tool-version.sh, so clippy's MSRV lints
+#     reject library APIs newer than the oldest rustc the kernel supports;
+#   - msrv_syntax.py on our Rust files: syntax newer than that rustc (such
+#     as `&raw mut`), which clippy does not check and this rustc accepts;
 #   - cargo fmt --check and cargo clippy -D warnings on tools/epoll_busy_poll.
 # Any warning fails.  One PASS/FAIL line per linter; --counts FILE writes
 # "PASSED FAILED 0" for test.sh.  checkpatch runs on the series (make patch).
@@ -43,11 +47,26 @@ lint "make LLVM=$LLVM rustfmtcheck" make -s -C "$src" O="$out" LLVM="$LLVM" rust
 
 # clippy_object: clippy-driver with the object's rustc flags, writing only
 # metadata, into the scratch dir.
+# The oldest rustc this kernel supports, and clippy's configuration for it.
+min_rustc=$("$src/scripts/min-tool-version.sh" rustc)
+mkdir -p "$scratch/clippy"
+sed '/^msrv *=/d' "$src/.clippy.toml" >"$scratch/clippy/.clippy.toml"
+echo "msrv = \"$min_rustc\"" >>"$scratch/clippy/.clippy.toml"
+
 rust_object_flags "$out"
 clippy_object() {
-	(cd "$out" && RUSTC_BOOTSTRAP=1 clippy-driver "${OBJECT_FLAGS[@]}" --emit=metadata --out-dir "$scratch")
+	(cd "$out" && CLIPPY_CONF_DIR="$scratch/clippy" RUSTC_BOOTSTRAP=1 \
+		clippy-driver "${OBJECT_FLAGS[@]}" --emit=metadata --out-dir "$scratch")
 }
-lint "clippy on fs/eventpoll_busy_poll.rs (CLIPPY=1 flags)" clippy_object
+lint "clippy on fs/eventpoll_busy_poll.rs (CLIPPY=1 flags, msrv $min_rustc)" clippy_object
+
+# Our Rust: the implementation, its KUnit suite and the kernel-crate
+# abstractions it added.
+ours=("$src"/fs/eventpoll_busy_poll.rs "$src"/fs/eventpoll_busy_poll/*.rs
+	"$src"/rust/kernel/{capability,jump_label,net/busy_poll}.rs)
+lint "no syntax newer than rustc $min_rustc (msrv_syntax.py)" \
+	"$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/msrv_syntax.py" --min "$min_rustc" \
+	"${ours[@]}"
 
 cargo_crate() {
 	cargo "$1" --quiet --manifest-path "$crate/Cargo.toml" "${@:2}"
