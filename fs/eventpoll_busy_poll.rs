@@ -11,16 +11,27 @@
 //! ep_busy_poll` in each `struct eventpoll` and calls the functions below
 //! from thin shims (`include/linux/eventpoll_busy_poll.h`).  Raw pointers
 //! become [`BusyPoll`] references here, once; the rules behind them are
-//! plain safe Rust in `rules.rs` and `state.rs`.
+//! plain safe Rust in `rules.rs` and `state.rs`.  Each function is checked at
+//! build time against its C prototype, as bindgen sees it.
+//!
+//! Users who never busy poll must not pay for the boundary: C calls in here
+//! from the paths every epoll user takes (the wakeup callback, `epoll_wait()`,
+//! `epoll_ctl()`) only while the static key `ep_busy_poll_used` is on, or
+//! `net.core.busy_poll` is.  The key is counted here: on while any instance
+//! has a parameter set ([`BusyPoll::set`], [`ep_busy_poll_release`]).
 //!
 //! The behaviour is that of the C implementation it replaces, errno for
-//! errno; it must never block or allocate, since [`ep_busy_poll_timed_out`]
-//! runs inside the busy loop.
+//! errno.  [`ep_busy_poll_timed_out`] runs inside the busy loop and the
+//! others but the ioctl under the wakeup path's locks: they must never block
+//! or allocate.
 
 use kernel::{
     bindings,
+    capability::{capable, Capability},
     error::{code::EINVAL, Result},
-    ffi::{c_int, c_long, c_uint, c_ulong, c_void},
+    ffi::{c_long, c_uint, c_ulong, c_void},
+    jump_label::StaticKeyFalse,
+    net::busy_poll::{self, LoopEnd},
     uaccess::UserSlice,
 };
 
@@ -36,8 +47,32 @@ mod kunit;
 use rules::{EpollParams, EPIOCGPARAMS, EPIOCSPARAMS};
 use state::BusyPoll;
 
-/// The `loop_end` callback of `napi_busy_loop()`.
-pub type LoopEnd = Option<unsafe extern "C" fn(*mut c_void, c_ulong) -> bool>;
+/// Fails the build unless the function `$name` has exactly the type of its C
+/// prototype in `include/linux/eventpoll_busy_poll.h`, as bindgen sees it:
+/// the two branches of the `if` must have one type.
+macro_rules! check_prototype {
+    ($($name:ident),* $(,)?) => {$(
+        const _: () = {
+            let _ = if true { bindings::$name } else { $name };
+        };
+    )*};
+}
+
+check_prototype!(
+    ep_busy_poll_ioctl,
+    ep_busy_poll_on,
+    ep_busy_poll_timed_out,
+    ep_busy_poll_napi,
+    ep_busy_poll_params,
+    ep_busy_poll_release,
+);
+
+/// `ep_busy_poll_used`: on while any epoll instance has a parameter set.
+fn used_key() -> &'static StaticKeyFalse {
+    // SAFETY: `ep_busy_poll_used` is a static key defined in fs/eventpoll.c
+    // with `DEFINE_STATIC_KEY_FALSE()`; it lives as long as the kernel.
+    unsafe { StaticKeyFalse::from_raw(core::ptr::addr_of_mut!(bindings::ep_busy_poll_used)) }
+}
 
 /// Handles an ioctl on an epoll file: the `.unlocked_ioctl` of
 /// `eventpoll_fops` (and, through `compat_ptr_ioctl()`, its `.compat_ioctl`).
@@ -53,14 +88,16 @@ pub type LoopEnd = Option<unsafe extern "C" fn(*mut c_void, c_ulong) -> bool>;
 ///
 /// - `bp` points to the `busy_poll` member of a live `struct eventpoll`
 ///   (the caller holds a reference to its file).
-/// - Called in process context, where user memory may be accessed.
+/// - Called in process context, where user memory may be accessed and the
+///   caller may sleep.
 #[no_mangle]
 pub unsafe extern "C" fn ep_busy_poll_ioctl(
     bp: *mut bindings::ep_busy_poll,
     cmd: c_uint,
     arg: c_ulong,
 ) -> c_long {
-    // SAFETY: The caller guarantees `bp` points to a live instance's state.
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
     // Each arm is a tail call or a constant: an unknown command costs a few
     // instructions, and only the command that runs pays for its frame.
@@ -82,11 +119,12 @@ fn to_c_long(result: Result) -> c_long {
 }
 
 /// `EPIOCSPARAMS`: reads the user's `struct epoll_params` once, then
-/// validates and stores it.
+/// validates and stores it.  Asks for `CAP_NET_ADMIN` only for a budget above
+/// `NAPI_POLL_WEIGHT`, as the C code does.
 #[inline(never)]
 fn set_params(state: &BusyPoll, arg: c_ulong) -> c_long {
     let raw = user_params(arg).reader().read::<EpollParams>();
-    to_c_long(raw.and_then(|raw| state.set(&raw, may_exceed_napi_weight)))
+    to_c_long(raw.and_then(|raw| state.set(&raw, || capable(Capability::NET_ADMIN), used_key())))
 }
 
 /// `EPIOCGPARAMS`: writes the current parameters, pad zeroed.
@@ -101,15 +139,6 @@ fn user_params(arg: c_ulong) -> UserSlice {
     UserSlice::new(arg, core::mem::size_of::<EpollParams>())
 }
 
-/// Whether the caller may set a budget above `NAPI_POLL_WEIGHT`:
-/// `capable(CAP_NET_ADMIN)` in the initial user namespace.
-fn may_exceed_napi_weight() -> bool {
-    // SAFETY: `capable()` has no preconditions beyond process context, which
-    // the ioctl is; it checks the current task's credentials (and, on
-    // success, marks the task as having used a privilege, as in C).
-    unsafe { bindings::capable(bindings::CAP_NET_ADMIN as c_int) }
-}
-
 /// The on-rule: whether the instance busy polls, because it has
 /// `busy_poll_usecs` set or `net.core.busy_poll` is on.
 ///
@@ -118,15 +147,17 @@ fn may_exceed_napi_weight() -> bool {
 /// `bp` points to the `busy_poll` member of a live `struct eventpoll`.
 #[no_mangle]
 pub unsafe extern "C" fn ep_busy_poll_on(bp: *const bindings::ep_busy_poll) -> bool {
-    // SAFETY: The caller guarantees `bp` points to a live instance's state.
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
-    // SAFETY: `net_busy_loop_on()` only reads a sysctl.
-    state.busy_loop_on(|| unsafe { bindings::net_busy_loop_on() })
+    state.busy_loop_on(busy_poll::net_busy_loop_on)
 }
 
 /// Whether a busy loop that started at `start_time` (from
 /// `busy_loop_current_time()`) is over: after the instance's
 /// `busy_poll_usecs` when set, else after `net.core.busy_poll`'s time.
+///
+/// Called on every spin of the busy loop: it calls nothing but the clock.
 ///
 /// # Safety
 ///
@@ -136,14 +167,13 @@ pub unsafe extern "C" fn ep_busy_poll_timed_out(
     bp: *const bindings::ep_busy_poll,
     start_time: c_ulong,
 ) -> bool {
-    // SAFETY: The caller guarantees `bp` points to a live instance's state.
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
     state.timed_out(
         start_time,
-        // SAFETY: `busy_loop_current_time()` only reads the clock.
-        || unsafe { bindings::busy_loop_current_time() },
-        // SAFETY: `busy_loop_timeout()` only reads the clock and a sysctl.
-        |start| unsafe { bindings::busy_loop_timeout(start) },
+        busy_poll::busy_loop_current_time,
+        busy_poll::busy_loop_timeout,
     )
 }
 
@@ -164,10 +194,13 @@ pub unsafe extern "C" fn ep_busy_poll_napi(
     loop_end: LoopEnd,
     arg: *mut c_void,
 ) {
-    // SAFETY: The caller guarantees `bp` points to a live instance's state.
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
     // SAFETY: The caller guarantees the `loop_end`/`arg` pair and the context.
-    unsafe { bindings::napi_busy_loop(napi_id, loop_end, arg, state.prefer(), state.napi_budget()) }
+    unsafe {
+        busy_poll::napi_busy_loop(napi_id, loop_end, arg, state.prefer(), state.napi_budget())
+    }
 }
 
 /// Fills `out` with the instance's parameters as `EPIOCGPARAMS` reports them
@@ -182,16 +215,34 @@ pub unsafe extern "C" fn ep_busy_poll_params(
     bp: *const bindings::ep_busy_poll,
     out: *mut bindings::epoll_params,
 ) {
-    // SAFETY: The caller guarantees `bp` points to a live instance's state.
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
-    let p = state.get().to_user();
+    let p = state.get().to_user().0;
     // SAFETY: The caller guarantees `out` is valid for writes.
     unsafe {
         out.write(bindings::epoll_params {
             busy_poll_usecs: p.busy_poll_usecs,
             busy_poll_budget: p.busy_poll_budget,
             prefer_busy_poll: p.prefer_busy_poll,
-            __pad: p.pad,
+            __pad: p.__pad,
         })
     };
+}
+
+/// The instance is being freed: if it was counted among the users of
+/// `ep_busy_poll_used`, it no longer is.  C calls this only while the key is
+/// on (else no instance is counted).
+///
+/// # Safety
+///
+/// - `bp` points to the `busy_poll` member of a `struct eventpoll` that
+///   `ep_free()` is freeing: no ioctl can run on it any more.
+/// - Called in process context, where the caller may sleep.
+#[no_mangle]
+pub unsafe extern "C" fn ep_busy_poll_release(bp: *mut bindings::ep_busy_poll) {
+    // SAFETY: The caller guarantees `bp` points to the state of an instance
+    // that is still allocated, which only `BusyPoll` accesses.
+    let state = unsafe { BusyPoll::from_raw(bp) };
+    state.release(used_key());
 }

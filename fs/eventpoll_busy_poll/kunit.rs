@@ -2,22 +2,31 @@
 
 //! KUnit suite `epoll_busy_poll_rust`: the busy-poll rules, branch by branch.
 //!
-//! Runs at boot with `CONFIG_EPOLL_BUSY_POLL_RUST_KUNIT_TEST=y`.  The kernel
-//! edges (capability, sysctl, clock) are replaced by closures, so each case
-//! also checks which of them a rule consults.
+//! Runs at boot with `CONFIG_EPOLL_BUSY_POLL_RUST_KUNIT_TEST=y`.  In the rule
+//! cases the kernel edges (capability, sysctl, clock) are replaced by
+//! closures, so each case also checks which of them a rule consults.  The
+//! last cases call the C-facing entry points themselves, on state laid out as
+//! `struct eventpoll` holds it, with user memory from `kunit_vm_mmap()`, the
+//! real capability check, clock and static key.
 
 use core::cell::Cell;
 
 use kernel::{
-    bindings::{kunit, kunit_case, kunit_suite},
+    bindings::{self, kunit, kunit_case, kunit_suite},
+    capability::{capable, Capability},
     error::{code::*, Error},
-    ffi::c_ulong,
+    ffi::{c_long, c_ulong},
+    net::busy_poll,
     str::CStr,
+    uaccess::UserSlice,
 };
 
 use crate::{
+    ep_busy_poll_ioctl, ep_busy_poll_on, ep_busy_poll_params, ep_busy_poll_release,
+    ep_busy_poll_timed_out,
     rules::{self, EpollParams, Params},
-    state::BusyPoll,
+    state::{BusyPoll, Users},
+    used_key,
 };
 
 /// Fails the running case (and stops it) unless `$cond` holds.
@@ -34,11 +43,20 @@ macro_rules! check {
 
 /// The parameters `usecs`, `budget`, `prefer` with a zero pad.
 fn params(usecs: u32, budget: u16, prefer: u8) -> EpollParams {
-    EpollParams {
-        busy_poll_usecs: usecs,
-        busy_poll_budget: budget,
-        prefer_busy_poll: prefer,
-        pad: 0,
+    EpollParams::new(usecs, budget, prefer, 0)
+}
+
+/// A [`Users`] that only counts, in place of the static key.
+#[derive(Default)]
+struct Counter(Cell<i32>);
+
+impl Users for Counter {
+    fn inc(&self) {
+        self.0.set(self.0.get() + 1);
+    }
+
+    fn dec(&self) {
+        self.0.set(self.0.get() - 1);
     }
 }
 
@@ -50,31 +68,28 @@ fn validate(raw: EpollParams, cap: bool, asked: &Cell<u32>) -> Result<Params, Er
     })
 }
 
-fn ioctl_numbers_match_uapi() {
+fn ioctl_numbers_match_uapi(_test: *mut kunit) {
     // _IOW(0x8A, 1, 8 bytes) and _IOR(0x8A, 2, 8 bytes) on every architecture
     // with the generic ioctl encoding, x86 included.
     check!(rules::EPIOCSPARAMS == 0x4008_8a01);
     check!(rules::EPIOCGPARAMS == 0x8008_8a02);
 }
 
-fn zero_params_are_valid() {
+fn zero_params_are_valid(_test: *mut kunit) {
     let asked = Cell::new(0);
     check!(validate(params(0, 0, 0), false, &asked) == Ok(Params::default()));
     check!(asked.get() == 0);
 }
 
-fn nonzero_pad_is_einval() {
+fn nonzero_pad_is_einval(_test: *mut kunit) {
     let asked = Cell::new(0);
     for pad in [1u8, 0x80, 0xff] {
-        let raw = EpollParams {
-            pad,
-            ..params(10, 8, 0)
-        };
+        let raw = EpollParams::new(10, 8, 0, pad);
         check!(validate(raw, true, &asked) == Err(EINVAL));
     }
 }
 
-fn usecs_above_s32_max_is_einval() {
+fn usecs_above_s32_max_is_einval(_test: *mut kunit) {
     let asked = Cell::new(0);
     let max = i32::MAX as u32;
     check!(validate(params(max, 0, 0), false, &asked).map(|p| p.usecs) == Ok(max));
@@ -82,7 +97,7 @@ fn usecs_above_s32_max_is_einval() {
     check!(validate(params(u32::MAX, 0, 0), true, &asked) == Err(EINVAL));
 }
 
-fn prefer_above_one_is_einval() {
+fn prefer_above_one_is_einval(_test: *mut kunit) {
     let asked = Cell::new(0);
     check!(validate(params(0, 0, 1), false, &asked).map(|p| p.prefer) == Ok(true));
     check!(validate(params(0, 0, 0), false, &asked).map(|p| p.prefer) == Ok(false));
@@ -90,7 +105,7 @@ fn prefer_above_one_is_einval() {
     check!(validate(params(0, 0, 255), true, &asked) == Err(EINVAL));
 }
 
-fn budget_above_napi_weight_needs_cap_net_admin() {
+fn budget_above_napi_weight_needs_cap_net_admin(_test: *mut kunit) {
     let asked = Cell::new(0);
     check!(rules::NAPI_POLL_WEIGHT == 64);
     // Up to the weight nobody asks for the capability.
@@ -104,49 +119,45 @@ fn budget_above_napi_weight_needs_cap_net_admin() {
     check!(asked.get() == 3);
 }
 
-fn invalid_field_wins_over_eperm() {
+fn invalid_field_wins_over_eperm(_test: *mut kunit) {
     // EINVAL checks come first, and never ask for the capability.
     let asked = Cell::new(0);
-    let bad_pad = EpollParams {
-        pad: 1,
-        ..params(0, 1000, 0)
-    };
+    let bad_pad = EpollParams::new(0, 1000, 0, 1);
     check!(validate(bad_pad, false, &asked) == Err(EINVAL));
     check!(validate(params(u32::MAX, 1000, 0), false, &asked) == Err(EINVAL));
     check!(validate(params(0, 1000, 7), false, &asked) == Err(EINVAL));
     check!(asked.get() == 0);
 }
 
-fn new_state_reads_zero() {
+fn new_state_reads_zero(_test: *mut kunit) {
     let state = BusyPoll::new();
     check!(state.get() == Params::default());
     check!(state.get().to_user() == EpollParams::default());
 }
 
-fn set_then_get_round_trips() {
+fn set_then_get_round_trips(_test: *mut kunit) {
     let state = BusyPoll::new();
-    check!(state.set(&params(200, 16, 1), || false).is_ok());
+    let users = Counter::default();
+    check!(state.set(&params(200, 16, 1), || false, &users).is_ok());
     check!(state.get().to_user() == params(200, 16, 1));
     // A second set replaces all three values, zeros included.
-    check!(state.set(&params(0, 0, 0), || false).is_ok());
+    check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
     check!(state.get().to_user() == params(0, 0, 0));
 }
 
-fn rejected_set_changes_nothing() {
+fn rejected_set_changes_nothing(_test: *mut kunit) {
     let state = BusyPoll::new();
-    check!(state.set(&params(50, 32, 1), || false).is_ok());
-    let bad_pad = EpollParams {
-        pad: 1,
-        ..params(1, 1, 0)
-    };
-    check!(state.set(&bad_pad, || true) == Err(EINVAL));
-    check!(state.set(&params(u32::MAX, 1, 0), || true) == Err(EINVAL));
-    check!(state.set(&params(1, 1, 2), || true) == Err(EINVAL));
-    check!(state.set(&params(1, 65, 0), || false) == Err(EPERM));
+    let users = Counter::default();
+    check!(state.set(&params(50, 32, 1), || false, &users).is_ok());
+    let bad_pad = EpollParams::new(1, 1, 0, 1);
+    check!(state.set(&bad_pad, || true, &users) == Err(EINVAL));
+    check!(state.set(&params(u32::MAX, 1, 0), || true, &users) == Err(EINVAL));
+    check!(state.set(&params(1, 1, 2), || true, &users) == Err(EINVAL));
+    check!(state.set(&params(1, 65, 0), || false, &users) == Err(EPERM));
     check!(state.get().to_user() == params(50, 32, 1));
 }
 
-fn get_zeroes_the_pad() {
+fn get_zeroes_the_pad(_test: *mut kunit) {
     let p = Params {
         usecs: 7,
         budget: 9,
@@ -155,7 +166,7 @@ fn get_zeroes_the_pad() {
     check!(p.to_user() == params(7, 9, 1));
 }
 
-fn on_rule_is_or() {
+fn on_rule_is_or(_test: *mut kunit) {
     let asked = &Cell::new(0);
     let sysctl = |on: bool| {
         move || {
@@ -172,32 +183,34 @@ fn on_rule_is_or() {
     check!(asked.get() == 2);
 }
 
-fn state_on_rule_follows_usecs() {
+fn state_on_rule_follows_usecs(_test: *mut kunit) {
     let state = BusyPoll::new();
+    let users = Counter::default();
     check!(!state.busy_loop_on(|| false));
     check!(state.busy_loop_on(|| true));
-    check!(state.set(&params(1, 0, 0), || false).is_ok());
+    check!(state.set(&params(1, 0, 0), || false, &users).is_ok());
     check!(state.busy_loop_on(|| false));
     // Budget and preference alone do not turn busy polling on.
-    check!(state.set(&params(0, 64, 1), || false).is_ok());
+    check!(state.set(&params(0, 64, 1), || false, &users).is_ok());
     check!(!state.busy_loop_on(|| false));
 }
 
-fn zero_budget_means_busy_poll_budget() {
+fn zero_budget_means_busy_poll_budget(_test: *mut kunit) {
     check!(rules::BUSY_POLL_BUDGET == 8);
     check!(rules::effective_budget(0) == 8);
     check!(rules::effective_budget(1) == 1);
     check!(rules::effective_budget(64) == 64);
     check!(rules::effective_budget(u16::MAX) == u16::MAX);
     let state = BusyPoll::new();
+    let users = Counter::default();
     check!(state.napi_budget() == 8);
     check!(!state.prefer());
-    check!(state.set(&params(0, 3, 1), || false).is_ok());
+    check!(state.set(&params(0, 3, 1), || false, &users).is_ok());
     check!(state.napi_budget() == 3);
     check!(state.prefer());
 }
 
-fn timeout_uses_instance_usecs_when_set() {
+fn timeout_uses_instance_usecs_when_set(_test: *mut kunit) {
     let sysctl_asked = Cell::new(0);
     let sysctl = |_start: c_ulong| {
         sysctl_asked.set(sysctl_asked.get() + 1);
@@ -210,7 +223,7 @@ fn timeout_uses_instance_usecs_when_set() {
     check!(sysctl_asked.get() == 0);
 }
 
-fn timeout_falls_back_to_sysctl() {
+fn timeout_falls_back_to_sysctl(_test: *mut kunit) {
     let seen = Cell::new(0);
     let now_asked = Cell::new(0);
     let now = || {
@@ -227,14 +240,161 @@ fn timeout_falls_back_to_sysctl() {
     check!(now_asked.get() == 0);
 }
 
-fn timeout_survives_clock_wrap() {
+fn timeout_survives_clock_wrap(_test: *mut kunit) {
     let start = c_ulong::MAX - 10;
     // start + 50 wraps to 39.
     check!(!rules::timed_out(50, start, || c_ulong::MAX, |_| true));
     check!(!rules::timed_out(50, start, || 39, |_| true));
     check!(rules::timed_out(50, start, || 40, |_| true));
-    check!(rules::time_after(0, c_ulong::MAX));
-    check!(!rules::time_after(c_ulong::MAX, 0));
+    check!(busy_poll::busy_loop_expired(0, c_ulong::MAX, 0));
+    check!(!busy_poll::busy_loop_expired(c_ulong::MAX, 0, 0));
+}
+
+fn instances_with_params_are_counted_once(_test: *mut kunit) {
+    let state = BusyPoll::new();
+    let users = Counter::default();
+    check!(!state.counted());
+    // Any parameter counts, each instance once however often it is set.
+    check!(state.set(&params(50, 0, 0), || false, &users).is_ok());
+    check!(users.0.get() == 1 && state.counted());
+    check!(state.set(&params(0, 16, 0), || false, &users).is_ok());
+    check!(state.set(&params(0, 0, 1), || false, &users).is_ok());
+    check!(users.0.get() == 1);
+    // A refused set changes nothing, the count included.
+    check!(state.set(&params(0, 0, 2), || true, &users) == Err(EINVAL));
+    check!(users.0.get() == 1);
+    // All zero: out of the count; setting zero again does not count twice.
+    check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
+    check!(users.0.get() == 0 && !state.counted());
+    check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
+    check!(users.0.get() == 0);
+    // Freed with parameters: out of the count; freed without: nothing.
+    check!(state.set(&params(1, 1, 1), || false, &users).is_ok());
+    state.release(&users);
+    check!(users.0.get() == 0 && !state.counted());
+    state.release(&users);
+    check!(users.0.get() == 0);
+}
+
+/// `struct ep_busy_poll` as `kzalloc()` leaves it in a new `struct eventpoll`.
+fn c_state() -> bindings::ep_busy_poll {
+    // SAFETY: The storage is plain integers; all-zero is a new instance.
+    unsafe { core::mem::zeroed() }
+}
+
+/// `len` bytes of user memory in a process-like context for the running
+/// case (KUnit unmaps it after the case), or `None`.
+fn user_memory(test: *mut kunit, len: usize) -> Option<c_ulong> {
+    // SAFETY: `test` is the running case's, as KUnit passed it.
+    let addr = unsafe {
+        bindings::kunit_vm_mmap(
+            test,
+            core::ptr::null_mut(),
+            0,
+            len as c_ulong,
+            (bindings::PROT_READ | bindings::PROT_WRITE) as c_ulong,
+            (bindings::MAP_ANONYMOUS | bindings::MAP_PRIVATE) as c_ulong,
+            0,
+        )
+    };
+    // kunit_vm_mmap() returns 0 or an error value (-MAX_ERRNO..-1) on failure.
+    (addr != 0 && addr.wrapping_neg() > 4095).then_some(addr)
+}
+
+/// `ep_busy_poll_ioctl()` with the user's `struct epoll_params` at `addr`.
+fn ioctl(bp: &mut bindings::ep_busy_poll, cmd: u32, addr: c_ulong) -> c_long {
+    // SAFETY: `bp` is a live, exclusively borrowed state; KUnit runs the case
+    // in a kthread that may sleep and, after `kunit_vm_mmap()`, has an mm.
+    unsafe { ep_busy_poll_ioctl(bp, cmd, addr) }
+}
+
+fn entry_points_set_get_and_count(test: *mut kunit) {
+    let Some(addr) = user_memory(test, 4096) else {
+        check!(false);
+        return;
+    };
+    let user = |len| UserSlice::new(addr, len);
+    let mut bp = c_state();
+    // Nothing else in the kernel has parameters while KUnit runs at boot.
+    check!(!used_key().is_enabled());
+
+    check!(user(8).writer().write(&params(200, 16, 1)).is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
+    check!(used_key().is_enabled());
+    // SAFETY: `bp` is a live state.
+    check!(unsafe { ep_busy_poll_on(&bp) });
+    // EPIOCGPARAMS writes the values back, over what was there.
+    check!(user(8)
+        .writer()
+        .write(&EpollParams::new(9, 9, 9, 9))
+        .is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCGPARAMS, addr) == 0);
+    check!(user(8).reader().read::<EpollParams>().ok() == Some(params(200, 16, 1)));
+    // fdinfo's view.
+    // SAFETY: All-zero is a valid `struct epoll_params`.
+    let mut out: bindings::epoll_params = unsafe { core::mem::zeroed() };
+    // SAFETY: `bp` is live and `out` writable.
+    unsafe { ep_busy_poll_params(&bp, &mut out) };
+    check!(out.busy_poll_usecs == 200 && out.busy_poll_budget == 16);
+    check!(out.prefer_busy_poll == 1 && out.__pad == 0);
+
+    // The errnos, without a change.
+    check!(user(8)
+        .writer()
+        .write(&EpollParams::new(1, 1, 0, 1))
+        .is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == EINVAL.to_errno() as c_long);
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, 0) == EFAULT.to_errno() as c_long);
+    check!(ioctl(&mut bp, rules::EPIOCGPARAMS, 0) == EFAULT.to_errno() as c_long);
+    check!(ioctl(&mut bp, rules::EPIOCGPARAMS + 1, addr) == EINVAL.to_errno() as c_long);
+    check!(ioctl(&mut bp, rules::EPIOCGPARAMS, addr) == 0);
+    check!(user(8).reader().read::<EpollParams>().ok() == Some(params(200, 16, 1)));
+
+    // A budget above NAPI_POLL_WEIGHT goes through capable(); KUnit's kthread
+    // has CAP_NET_ADMIN.
+    check!(capable(Capability::NET_ADMIN));
+    check!(user(8).writer().write(&params(0, 128, 0)).is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
+    check!(used_key().is_enabled());
+
+    // All zero: the key goes off again.
+    check!(user(8).writer().write(&params(0, 0, 0)).is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
+    check!(!used_key().is_enabled());
+
+    // Freed with parameters: the key goes off too.
+    check!(user(8).writer().write(&params(1, 0, 0)).is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
+    check!(used_key().is_enabled());
+    // SAFETY: `bp` is not used by anything else; it is "freed" after this.
+    unsafe { ep_busy_poll_release(&mut bp) };
+    check!(!used_key().is_enabled());
+}
+
+fn entry_points_time_out_on_the_clock(_test: *mut kunit) {
+    let mut bp = c_state();
+    // SAFETY: `bp` is a live state, only accessed through `BusyPoll`.
+    let state = unsafe { BusyPoll::from_raw(&bp) };
+    let users = Counter::default();
+    check!(state
+        .set(&params(1_000_000, 0, 0), || false, &users)
+        .is_ok());
+    let now = busy_poll::busy_loop_current_time();
+    // SAFETY: `bp` is a live state.
+    let timed_out = |start| unsafe { ep_busy_poll_timed_out(&bp, start) };
+    // A second of busy polling has not passed since now, but has since
+    // 2^21 clock units (2.1 s) ago.
+    check!(!timed_out(now));
+    check!(timed_out(now.wrapping_sub(1 << 21)));
+    state.release(&users);
+    bp = c_state();
+    // Without usecs the sysctl decides; at 0 (as at boot) every loop is over.
+    if busy_poll::sysctl_busy_poll() == 0 {
+        // SAFETY: `bp` is a live state.
+        check!(unsafe { ep_busy_poll_timed_out(&bp, now) });
+        // SAFETY: `bp` is a live state.
+        check!(!unsafe { ep_busy_poll_on(&bp) });
+    }
 }
 
 /// One entry of the case table.
@@ -267,8 +427,8 @@ macro_rules! kunit_cases {
         /// The cases, then the all-zero terminator KUnit looks for.
         static mut CASES: [kunit_case; COUNT + 1] = [
             $(case(kernel::c_str!(stringify!($test)), {
-                extern "C" fn run(_test: *mut kunit) {
-                    $test()
+                extern "C" fn run(test: *mut kunit) {
+                    $test(test)
                 }
                 run
             }),)*
@@ -296,11 +456,19 @@ kunit_cases![
     timeout_uses_instance_usecs_when_set,
     timeout_falls_back_to_sysctl,
     timeout_survives_clock_wrap,
+    instances_with_params_are_counted_once,
+    entry_points_set_get_and_count,
+    entry_points_time_out_on_the_clock,
 ];
 
+// `addr_of_mut!` rather than `&raw mut`: the kernel's minimum rustc (1.78)
+// predates `&raw`, and needs `unsafe` to take a static's address, which newer
+// ones do not (hence `unused_unsafe`).
+#[allow(unused_unsafe)]
 static mut SUITE: kunit_suite = kunit_suite {
     name: suite_name(b"epoll_busy_poll_rust"),
-    test_cases: &raw mut CASES as *mut kunit_case,
+    // SAFETY: Only the address is taken; KUnit is its only user.
+    test_cases: unsafe { core::ptr::addr_of_mut!(CASES) } as *mut kunit_case,
     // SAFETY: All-zero is the empty value of the remaining fields, which
     // KUnit fills in itself.
     ..unsafe { core::mem::zeroed() }
@@ -310,4 +478,6 @@ static mut SUITE: kunit_suite = kunit_suite {
 /// makes in C.
 #[used]
 #[link_section = ".kunit_test_suites"]
-static mut SUITE_ENTRY: *mut kunit_suite = &raw mut SUITE;
+#[allow(unused_unsafe)]
+// SAFETY: Only the address is taken (see `SUITE`).
+static mut SUITE_ENTRY: *mut kunit_suite = unsafe { core::ptr::addr_of_mut!(SUITE) };

@@ -6,66 +6,78 @@
 //! are passed in as values or closures, so the KUnit suite can drive every
 //! branch without an epoll instance.
 
+use core::mem::{offset_of, size_of};
+
 use kernel::{
-    bindings,
     error::{code::*, Result},
-    ffi::{c_long, c_ulong},
+    ffi::c_ulong,
+    net::busy_poll,
     types::{AsBytes, FromBytes},
+    uapi,
 };
 
 /// `struct epoll_params` from `include/uapi/linux/eventpoll.h`, as userspace
 /// passes it to `EPIOCSPARAMS` and gets it back from `EPIOCGPARAMS`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EpollParams {
-    /// Busy-poll time in microseconds; 0 defers to `net.core.busy_poll`.
-    pub busy_poll_usecs: u32,
-    /// Packets per NAPI poll; 0 means [`BUSY_POLL_BUDGET`].
-    pub busy_poll_budget: u16,
-    /// 1 to prefer busy polling over softirq processing, else 0.
-    pub prefer_busy_poll: u8,
-    /// Must be zero.
-    pub pad: u8,
-}
+#[repr(transparent)]
+#[derive(Clone, Copy, Default)]
+pub struct EpollParams(pub uapi::epoll_params);
 
-// SAFETY: `EpollParams` is four integers with no padding between or after
-// them (4 + 2 + 1 + 1 bytes, checked below), so every byte pattern is a valid
-// value.
-unsafe impl FromBytes for EpollParams {}
-
-// SAFETY: `EpollParams` has no padding bytes (checked below), so all its bytes
-// are initialised.
-unsafe impl AsBytes for EpollParams {}
-
-// The ABI is the uapi header's, as bindgen sees it: same size, same offsets.
+// The ABI is 8 bytes, without padding: four fields, each at its offset.
 const _: () = {
-    use core::mem::{offset_of, size_of};
-    type C = bindings::epoll_params;
+    type C = uapi::epoll_params;
     assert!(size_of::<EpollParams>() == 8);
-    assert!(size_of::<EpollParams>() == size_of::<C>());
-    assert!(offset_of!(EpollParams, busy_poll_usecs) == offset_of!(C, busy_poll_usecs));
-    assert!(offset_of!(EpollParams, busy_poll_budget) == offset_of!(C, busy_poll_budget));
-    assert!(offset_of!(EpollParams, prefer_busy_poll) == offset_of!(C, prefer_busy_poll));
-    assert!(offset_of!(EpollParams, pad) == offset_of!(C, __pad));
+    assert!(offset_of!(C, busy_poll_usecs) == 0);
+    assert!(offset_of!(C, busy_poll_budget) == 4);
+    assert!(offset_of!(C, prefer_busy_poll) == 6);
+    assert!(offset_of!(C, __pad) == 7);
 };
 
-/// The ioctl type of epoll (`EPOLL_IOC_TYPE`).
-const EPOLL_IOC_TYPE: u32 = 0x8A;
+// SAFETY: `struct epoll_params` is four integers with no padding between or
+// after them (4 + 2 + 1 + 1 bytes, checked above), so every byte pattern is a
+// valid value.
+unsafe impl FromBytes for EpollParams {}
+
+// SAFETY: `struct epoll_params` has no padding bytes (checked above), so all
+// its bytes are initialised.
+unsafe impl AsBytes for EpollParams {}
+
+impl EpollParams {
+    /// The four fields as userspace lays them out.
+    #[inline]
+    pub const fn new(usecs: u32, budget: u16, prefer: u8, pad: u8) -> Self {
+        Self(uapi::epoll_params {
+            busy_poll_usecs: usecs,
+            busy_poll_budget: budget,
+            prefer_busy_poll: prefer,
+            __pad: pad,
+        })
+    }
+}
+
+impl PartialEq for EpollParams {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        a.busy_poll_usecs == b.busy_poll_usecs
+            && a.busy_poll_budget == b.busy_poll_budget
+            && a.prefer_busy_poll == b.prefer_busy_poll
+            && a.__pad == b.__pad
+    }
+}
 
 /// Sets the busy-poll parameters of an epoll instance.
-pub const EPIOCSPARAMS: u32 = kernel::ioctl::_IOW::<EpollParams>(EPOLL_IOC_TYPE, 0x01);
+pub const EPIOCSPARAMS: u32 = kernel::ioctl::_IOW::<EpollParams>(uapi::EPOLL_IOC_TYPE, 0x01);
 
 /// Gets the busy-poll parameters of an epoll instance.
-pub const EPIOCGPARAMS: u32 = kernel::ioctl::_IOR::<EpollParams>(EPOLL_IOC_TYPE, 0x02);
+pub const EPIOCGPARAMS: u32 = kernel::ioctl::_IOR::<EpollParams>(uapi::EPOLL_IOC_TYPE, 0x02);
 
 /// Largest accepted `busy_poll_usecs` (`S32_MAX`).
 pub const MAX_USECS: u32 = i32::MAX as u32;
 
 /// Largest `busy_poll_budget` allowed without `CAP_NET_ADMIN`.
-pub const NAPI_POLL_WEIGHT: u16 = bindings::NAPI_POLL_WEIGHT as u16;
+pub const NAPI_POLL_WEIGHT: u16 = busy_poll::NAPI_POLL_WEIGHT;
 
 /// NAPI budget used when `busy_poll_budget` is 0.
-pub const BUSY_POLL_BUDGET: u16 = bindings::BUSY_POLL_BUDGET as u16;
+pub const BUSY_POLL_BUDGET: u16 = busy_poll::BUSY_POLL_BUDGET;
 
 /// Busy-poll parameters that passed [`validate`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -79,15 +91,19 @@ pub struct Params {
 }
 
 impl Params {
+    /// Whether any parameter is set: only then can the instance busy poll
+    /// without `net.core.busy_poll`.
+    #[inline]
+    pub fn any_set(self) -> bool {
+        self != Self::default()
+    }
+}
+
+impl Params {
     /// The `EPIOCGPARAMS` answer: the three values, everything else zero.
     #[inline]
     pub fn to_user(self) -> EpollParams {
-        EpollParams {
-            busy_poll_usecs: self.usecs,
-            busy_poll_budget: self.budget,
-            prefer_busy_poll: u8::from(self.prefer),
-            pad: 0,
-        }
+        EpollParams::new(self.usecs, self.budget, u8::from(self.prefer), 0)
     }
 }
 
@@ -99,7 +115,8 @@ impl Params {
 /// `capable(CAP_NET_ADMIN)`, which has side effects); `false` is `EPERM`.
 #[inline]
 pub fn validate(raw: &EpollParams, may_exceed_weight: impl FnOnce() -> bool) -> Result<Params> {
-    if raw.pad != 0 {
+    let raw = &raw.0;
+    if raw.__pad != 0 {
         return Err(EINVAL);
     }
     if raw.busy_poll_usecs > MAX_USECS {
@@ -156,12 +173,5 @@ pub fn timed_out(
         return sysctl_timed_out(start);
     }
     // `unsigned long` holds any `u32` on every architecture Linux supports.
-    time_after(now(), start.wrapping_add(usecs as c_ulong))
-}
-
-/// `time_after(a, b)`: whether `a` is after `b` on a clock that wraps.
-#[inline]
-pub fn time_after(a: c_ulong, b: c_ulong) -> bool {
-    // Same-width reinterpretation, as the C macro's `(long)((b) - (a)) < 0`.
-    (b.wrapping_sub(a) as c_long) < 0
+    busy_poll::busy_loop_expired(now(), start, usecs as c_ulong)
 }

@@ -2,31 +2,71 @@
 
 //! The busy-poll state of one epoll instance.
 
-use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU8, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicU16, AtomicU32, AtomicU8,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
 
-use kernel::{bindings, error::Result, ffi::c_ulong};
+use kernel::{bindings, error::Result, ffi::c_ulong, jump_label::StaticKeyFalse};
 
 use crate::rules::{self, EpollParams, Params};
 
-/// Busy-poll parameters of one epoll instance: `struct ep_busy_poll`.
+/// Counts the epoll instances that have a parameter set.
 ///
-/// Each field is read and written on its own without locks, like
+/// In the kernel it is the static key `ep_busy_poll_used`; KUnit counts with
+/// a plain counter instead.
+pub trait Users {
+    /// One more instance has a parameter set.  May sleep.
+    fn inc(&self);
+    /// One instance fewer has.  May sleep.
+    fn dec(&self);
+}
+
+impl Users for StaticKeyFalse {
+    fn inc(&self) {
+        StaticKeyFalse::inc(self)
+    }
+
+    fn dec(&self) {
+        StaticKeyFalse::dec(self)
+    }
+}
+
+/// [`BusyPoll::users`]: the instance is counted in the users of the key.
+const COUNTED: u8 = 1;
+/// [`BusyPoll::users`]: a task is bringing the count up to date.
+const BUSY: u8 = 2;
+/// [`BusyPoll::users`]: the parameters changed since the count was last made.
+const DIRTY: u8 = 4;
+
+/// Busy-poll state of one epoll instance: the storage of `struct
+/// ep_busy_poll`.
+///
+/// Each parameter is read and written on its own without locks, like
 /// `READ_ONCE()`/`WRITE_ONCE()` in C: relaxed atomics, so a reader never sees
 /// a torn value, though it may see one field old and another new while an
 /// `EPIOCSPARAMS` runs, as in C.
 ///
 /// All-zero bytes are the state of a new instance, so memory from `kzalloc()`
 /// is a valid `BusyPoll`.
+///
+/// # Invariants
+///
+/// While any parameter is non-zero, the instance is counted once among the
+/// [`Users`] passed to [`BusyPoll::set`] (`COUNTED` is set in
+/// `users`), or a task that changed the parameters is about to count it.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct BusyPoll {
     usecs: AtomicU32,
     budget: AtomicU16,
     prefer: AtomicU8,
+    /// `COUNTED`, `BUSY` and `DIRTY`.
+    users: AtomicU8,
 }
 
-// C reserves the storage (`struct ep_busy_poll` in struct eventpoll): both
-// sides must agree on its size and alignment.
+// C reserves the storage (`struct ep_busy_poll` in struct eventpoll, opaque
+// to C): it must be as large and as aligned as `BusyPoll`.
 const _: () = {
     use core::mem::{align_of, size_of};
     assert!(size_of::<BusyPoll>() == size_of::<bindings::ep_busy_poll>());
@@ -34,6 +74,23 @@ const _: () = {
 };
 
 impl BusyPoll {
+    /// Borrows the state that C keeps in a `struct eventpoll`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a `struct ep_busy_poll` that stays allocated for `'a`.
+    /// (C never accesses its bytes: the struct is opaque storage to C, so
+    /// every access to them goes through the atomics of `BusyPoll`.)
+    #[inline]
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::ep_busy_poll) -> &'a Self {
+        // SAFETY: `BusyPoll` fits the storage and its alignment (checked
+        // above), and every bit pattern is valid for it; the caller
+        // guarantees the pointer is valid for `'a`.  Sharing the reference is
+        // sound because all fields are atomics and C code only passes the
+        // storage's address around.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
     /// The state of a new epoll instance: all parameters zero.
     #[inline]
     pub const fn new() -> Self {
@@ -41,22 +98,8 @@ impl BusyPoll {
             usecs: AtomicU32::new(0),
             budget: AtomicU16::new(0),
             prefer: AtomicU8::new(0),
+            users: AtomicU8::new(0),
         }
-    }
-
-    /// Borrows the state that C keeps in a `struct eventpoll`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` points to a `struct ep_busy_poll` that stays allocated for `'a`
-    /// and whose fields are only accessed through [`BusyPoll`].
-    #[inline]
-    pub unsafe fn from_raw<'a>(ptr: *const bindings::ep_busy_poll) -> &'a Self {
-        // SAFETY: `BusyPoll` has the layout of `struct ep_busy_poll` (checked
-        // above) and every bit pattern is valid for it; the caller guarantees
-        // the pointer is valid for `'a` and that all other accesses are
-        // atomic ones through `BusyPoll`.
-        unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The current parameters.
@@ -72,13 +115,75 @@ impl BusyPoll {
     /// `EPIOCSPARAMS`: validates `raw` and stores it; a rejected call changes
     /// nothing.  `may_exceed_weight` is `capable(CAP_NET_ADMIN)`, asked only
     /// when needed (see [`rules::validate`]).
-    #[inline]
-    pub fn set(&self, raw: &EpollParams, may_exceed_weight: impl FnOnce() -> bool) -> Result {
+    ///
+    /// Then counts the instance among the users of `used` if it now has a
+    /// parameter set, or takes it out if it no longer has.  May sleep.
+    pub fn set(
+        &self,
+        raw: &EpollParams,
+        may_exceed_weight: impl FnOnce() -> bool,
+        used: &impl Users,
+    ) -> Result {
         let params = rules::validate(raw, may_exceed_weight)?;
         self.usecs.store(params.usecs, Relaxed);
         self.budget.store(params.budget, Relaxed);
         self.prefer.store(u8::from(params.prefer), Relaxed);
+        self.count(used);
         Ok(())
+    }
+
+    /// Brings the instance's place among the users of `used` up to date with
+    /// its parameters.
+    ///
+    /// Concurrent `EPIOCSPARAMS` calls on one instance are allowed, so the
+    /// count is kept by one task at a time (`BUSY`); another that changes the
+    /// parameters meanwhile leaves `DIRTY` and returns, and the counting task
+    /// looks again.  No task waits for another, and the last parameters stored
+    /// are the ones counted.
+    fn count(&self, used: &impl Users) {
+        // `AcqRel` here and in the loop: the counting task sees the
+        // parameters of every task that left `DIRTY`.
+        if self.users.fetch_or(DIRTY, AcqRel) & BUSY != 0 {
+            return;
+        }
+        if self.users.fetch_or(BUSY, Acquire) & BUSY != 0 {
+            return;
+        }
+        loop {
+            let users = self.users.fetch_and(!DIRTY, AcqRel);
+            let counted = users & COUNTED != 0;
+            let wanted = self.get().any_set();
+            if wanted && !counted {
+                used.inc();
+                self.users.fetch_or(COUNTED, Relaxed);
+            } else if !wanted && counted {
+                self.users.fetch_and(!COUNTED, Relaxed);
+                used.dec();
+            }
+            let users = self.users.load(Acquire);
+            if users & DIRTY == 0
+                && self
+                    .users
+                    .compare_exchange(users, users & !BUSY, AcqRel, Acquire)
+                    .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    /// The instance is going away: takes it out of the users of `used`.  No
+    /// `EPIOCSPARAMS` can run on it any more.  May sleep.
+    pub fn release(&self, used: &impl Users) {
+        if self.users.swap(0, Relaxed) & COUNTED != 0 {
+            used.dec();
+        }
+    }
+
+    /// Whether the instance is counted among the [`Users`].
+    #[inline]
+    pub fn counted(&self) -> bool {
+        self.users.load(Relaxed) & COUNTED != 0
     }
 
     /// Whether this instance busy polls; see [`rules::busy_loop_on`].

@@ -3,30 +3,34 @@
  * Per-epoll NAPI busy polling, implemented in Rust (fs/eventpoll_busy_poll.rs).
  *
  * fs/eventpoll.c embeds one struct ep_busy_poll in each struct eventpoll and
- * calls the functions below; it never touches the fields itself.  The Rust
- * side checks at build time that its layout matches this one.
+ * calls the functions below.  The Rust side checks at build time that each
+ * function matches its prototype here and that its state fits the storage.
  */
 #ifndef _LINUX_EVENTPOLL_BUSY_POLL_H
 #define _LINUX_EVENTPOLL_BUSY_POLL_H
 
+#include <linux/jump_label.h>
 #include <linux/types.h>
 
 struct epoll_params;
 
 /**
- * struct ep_busy_poll - busy-poll parameters of one epoll instance
- * @usecs: busy-poll time in microseconds; 0 defers to net.core.busy_poll
- * @budget: packets per NAPI poll; 0 means BUSY_POLL_BUDGET
- * @prefer: 1 to prefer busy polling over softirq processing
+ * struct ep_busy_poll - busy-poll state of one epoll instance
+ * @opaque: storage for the Rust code, which accesses it only atomically
  *
+ * Opaque to C, so no C code reads the parameters without the atomics.
  * All-zero bytes (as left by kzalloc()) are the state of a new instance.
- * The fields are read and written only by the Rust code, without locks.
  */
 struct ep_busy_poll {
-	u32 usecs;
-	u16 budget;
-	u8 prefer;
+	u32 opaque[2];
 };
+
+/*
+ * On while any epoll instance has a non-zero busy-poll parameter; the Rust
+ * code counts those instances.  While it is off, fs/eventpoll.c skips the
+ * calls into Rust that could only answer "no busy polling" or "nothing to do".
+ */
+DECLARE_STATIC_KEY_FALSE(ep_busy_poll_used);
 
 long ep_busy_poll_ioctl(struct ep_busy_poll *bp, unsigned int cmd,
 			unsigned long arg);
@@ -37,5 +41,6 @@ void ep_busy_poll_napi(const struct ep_busy_poll *bp, unsigned int napi_id,
 		       bool (*loop_end)(void *, unsigned long), void *arg);
 void ep_busy_poll_params(const struct ep_busy_poll *bp,
 			 struct epoll_params *out);
+void ep_busy_poll_release(struct ep_busy_poll *bp);
 
 #endif /* _LINUX_EVENTPOLL_BUSY_POLL_H */
