@@ -30,7 +30,7 @@ use kernel::{
     capability::{capable, Capability},
     error::{code::EINVAL, Result},
     ffi::{c_long, c_uint, c_ulong, c_void},
-    jump_label::StaticKeyFalse,
+    jump_label::StaticKeyFalseDeferred,
     net::busy_poll::{self, LoopEnd},
     uaccess::UserSlice,
 };
@@ -68,10 +68,13 @@ check_prototype!(
 );
 
 /// `ep_busy_poll_used`: on while any epoll instance has a parameter set.
-fn used_key() -> &'static StaticKeyFalse {
+fn used_key() -> &'static StaticKeyFalseDeferred {
     // SAFETY: `ep_busy_poll_used` is a static key defined in fs/eventpoll.c
-    // with `DEFINE_STATIC_KEY_FALSE()`; it lives as long as the kernel.
-    unsafe { StaticKeyFalse::from_raw(core::ptr::addr_of_mut!(bindings::ep_busy_poll_used)) }
+    // with `DEFINE_STATIC_KEY_DEFERRED_FALSE()`; it lives as long as the
+    // kernel.
+    unsafe {
+        StaticKeyFalseDeferred::from_raw(core::ptr::addr_of_mut!(bindings::ep_busy_poll_used))
+    }
 }
 
 /// Handles an ioctl on an epoll file: the `.unlocked_ioctl` of

@@ -357,9 +357,16 @@ fn entry_points_set_get_and_count(test: *mut kunit) {
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
     check!(used_key().is_enabled());
 
-    // All zero: the key goes off again.
+    // All zero: the key goes off again, after its rate limit (a second),
+    // unless someone needs it meanwhile.
     check!(user(8).writer().write(&params(0, 0, 0)).is_ok());
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
+    check!(used_key().is_enabled());
+    check!(user(8).writer().write(&params(0, 0, 1)).is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
+    check!(user(8).writer().write(&params(0, 0, 0)).is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
+    used_key().flush();
     check!(!used_key().is_enabled());
 
     // Freed with parameters: the key goes off too.
@@ -368,6 +375,7 @@ fn entry_points_set_get_and_count(test: *mut kunit) {
     check!(used_key().is_enabled());
     // SAFETY: `bp` is not used by anything else; it is "freed" after this.
     unsafe { ep_busy_poll_release(&mut bp) };
+    used_key().flush();
     check!(!used_key().is_enabled());
 }
 

@@ -7,7 +7,7 @@ use core::sync::atomic::{
     Ordering::{AcqRel, Acquire, Relaxed},
 };
 
-use kernel::{bindings, error::Result, ffi::c_ulong, jump_label::StaticKeyFalse};
+use kernel::{bindings, error::Result, ffi::c_ulong, jump_label::StaticKeyFalseDeferred};
 
 use crate::rules::{self, EpollParams, Params};
 
@@ -22,13 +22,13 @@ pub trait Users {
     fn dec(&self);
 }
 
-impl Users for StaticKeyFalse {
+impl Users for StaticKeyFalseDeferred {
     fn inc(&self) {
-        StaticKeyFalse::inc(self)
+        StaticKeyFalseDeferred::inc(self)
     }
 
     fn dec(&self) {
-        StaticKeyFalse::dec(self)
+        StaticKeyFalseDeferred::dec(self)
     }
 }
 

@@ -9,7 +9,7 @@
 #ifndef _LINUX_EVENTPOLL_BUSY_POLL_H
 #define _LINUX_EVENTPOLL_BUSY_POLL_H
 
-#include <linux/jump_label.h>
+#include <linux/jump_label_ratelimit.h>
 #include <linux/types.h>
 
 struct epoll_params;
@@ -29,8 +29,10 @@ struct ep_busy_poll {
  * On while any epoll instance has a non-zero busy-poll parameter; the Rust
  * code counts those instances.  While it is off, fs/eventpoll.c skips the
  * calls into Rust that could only answer "no busy polling" or "nothing to do".
+ * Rate-limited: it goes off a second after the last such instance is gone,
+ * so no task can make the kernel patch its code in a loop.
  */
-DECLARE_STATIC_KEY_FALSE(ep_busy_poll_used);
+extern struct static_key_false_deferred ep_busy_poll_used;
 
 long ep_busy_poll_ioctl(struct ep_busy_poll *bp, unsigned int cmd,
 			unsigned long arg);

@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-#include <linux/jump_label.h>
+#include <linux/jump_label_ratelimit.h>
 
-#ifndef CONFIG_JUMP_LABEL
-/* Without jump labels these are static inline (an atomic count). */
-bool rust_helper_static_key_slow_inc(struct static_key *key)
+void rust_helper_static_branch_deferred_inc(struct static_key_false_deferred *key)
 {
-	return static_key_slow_inc(key);
+	static_branch_deferred_inc(key);
 }
 
-void rust_helper_static_key_slow_dec(struct static_key *key)
+void rust_helper_static_branch_slow_dec_deferred(struct static_key_false_deferred *key)
 {
-	static_key_slow_dec(key);
+	static_branch_slow_dec_deferred(key);
 }
-#endif
 
-int rust_helper_static_key_count(struct static_key *key)
+void rust_helper_static_key_deferred_flush(struct static_key_false_deferred *key)
 {
-	return static_key_count(key);
+	static_key_deferred_flush(key);
+}
+
+bool rust_helper_static_key_false_deferred_enabled(struct static_key_false_deferred *key)
+{
+	return static_key_enabled(&key->key);
 }

@@ -3,70 +3,86 @@
 //! Static keys, as C code tests them with `static_branch_unlikely()`.
 //!
 //! A static key costs the code that tests it a no-op while it is off; turning
-//! it on or off patches every site that tests it.  The key is defined in C
-//! with `DEFINE_STATIC_KEY_FALSE()`; this module lets Rust code count the
-//! users that need it on.
+//! it on or off patches every site that tests it, on every CPU.  The key is
+//! defined in C; this module lets Rust code count the users that need it on.
 //!
-//! C header: [`include/linux/jump_label.h`](srctree/include/linux/jump_label.h)
+//! C headers: [`include/linux/jump_label.h`](srctree/include/linux/jump_label.h),
+//! [`include/linux/jump_label_ratelimit.h`](srctree/include/linux/jump_label_ratelimit.h)
 
 use crate::{bindings, types::Opaque};
 
-/// A static key defined in C with `DEFINE_STATIC_KEY_FALSE()`: off until
-/// [`StaticKeyFalse::inc`] is called more often than [`StaticKeyFalse::dec`].
+/// A rate-limited static key, defined in C with
+/// `DEFINE_STATIC_KEY_DEFERRED_FALSE(name, rl)` and tested there with
+/// `static_branch_unlikely(&name.key)`.
+///
+/// It is off until [`StaticKeyFalseDeferred::inc`] has been called more often
+/// than [`StaticKeyFalseDeferred::dec`].  The last `dec` turns it off only
+/// after the key's rate limit `rl` (in jiffies), and only if no `inc` came
+/// meanwhile: a user that switches its need on and off in a loop does not make
+/// the kernel patch its code (and interrupt every CPU) each time.  The right
+/// choice for a key that unprivileged users can flip.
 #[repr(transparent)]
-pub struct StaticKeyFalse(Opaque<bindings::static_key_false>);
+pub struct StaticKeyFalseDeferred(Opaque<bindings::static_key_false_deferred>);
 
 // SAFETY: The C functions behind every method synchronise concurrent users of
-// a static key themselves (an atomic count and `jump_label_mutex`).
-unsafe impl Sync for StaticKeyFalse {}
+// a static key themselves (an atomic count, `jump_label_mutex` and a delayed
+// work item).
+unsafe impl Sync for StaticKeyFalseDeferred {}
 
-impl StaticKeyFalse {
+impl StaticKeyFalseDeferred {
     /// Wraps a static key defined in C.
     ///
     /// # Safety
     ///
-    /// `ptr` points to a `struct static_key_false` that lives for the rest of
-    /// the kernel's run (a static, as `DEFINE_STATIC_KEY_FALSE()` makes).
+    /// `ptr` points to a `struct static_key_false_deferred` that lives for the
+    /// rest of the kernel's run (a static, as
+    /// `DEFINE_STATIC_KEY_DEFERRED_FALSE()` makes).
     #[inline]
-    pub unsafe fn from_raw(ptr: *mut bindings::static_key_false) -> &'static Self {
+    pub unsafe fn from_raw(ptr: *mut bindings::static_key_false_deferred) -> &'static Self {
         // SAFETY: `Self` is a transparent wrapper of the C struct, and the
         // caller guarantees it lives forever; all access goes through the C
         // functions, which synchronise it.
         unsafe { &*ptr.cast::<Self>() }
     }
 
-    fn key(&self) -> *mut bindings::static_key {
-        // `key` is the first and only field of `struct static_key_false`.
-        self.0.get().cast()
-    }
-
-    /// Adds a user; the first one turns the key on: `static_branch_inc()`.
+    /// Adds a user; the first one turns the key on, at once:
+    /// `static_branch_deferred_inc()`.
     ///
     /// May sleep (the branch sites are patched under `cpus_read_lock()`):
     /// call it from process context only.
     #[inline]
     pub fn inc(&self) {
-        // SAFETY: `key()` points to a live static key (type invariant of
-        // `from_raw`); the caller is in process context as documented.
-        unsafe { bindings::static_key_slow_inc(self.key()) };
+        // SAFETY: `self.0` is a live static key (invariant of `from_raw`);
+        // the caller is in process context as documented.
+        unsafe { bindings::static_branch_deferred_inc(self.0.get()) };
     }
 
-    /// Drops a user added with [`StaticKeyFalse::inc`]; the last one turns
-    /// the key off: `static_branch_dec()`.
+    /// Drops a user added with [`StaticKeyFalseDeferred::inc`]; after the last
+    /// one the key goes off once the rate limit has passed:
+    /// `static_branch_slow_dec_deferred()`.
     ///
-    /// Each call must balance an earlier [`StaticKeyFalse::inc`] (C warns
-    /// about an unbalanced one).  May sleep, as [`StaticKeyFalse::inc`].
+    /// Each call must balance an earlier [`StaticKeyFalseDeferred::inc`] (C
+    /// warns about an unbalanced one).  May sleep, as
+    /// [`StaticKeyFalseDeferred::inc`].
     #[inline]
     pub fn dec(&self) {
         // SAFETY: As in `inc`.
-        unsafe { bindings::static_key_slow_dec(self.key()) };
+        unsafe { bindings::static_branch_slow_dec_deferred(self.0.get()) };
+    }
+
+    /// Carries out a pending deferred [`StaticKeyFalseDeferred::dec`] now:
+    /// `static_key_deferred_flush()`.  May sleep.
+    #[inline]
+    pub fn flush(&self) {
+        // SAFETY: As in `inc`.
+        unsafe { bindings::static_key_deferred_flush(self.0.get()) };
     }
 
     /// Whether the key is on: `static_key_enabled()`.
     #[inline]
     pub fn is_enabled(&self) -> bool {
-        // SAFETY: `key()` points to a live static key; the count is read
+        // SAFETY: `self.0` is a live static key; its count is read
         // atomically.
-        unsafe { bindings::static_key_count(self.key()) > 0 }
+        unsafe { bindings::static_key_false_deferred_enabled(self.0.get()) }
     }
 }
