@@ -17,8 +17,9 @@
 //! Users who never busy poll must not pay for the boundary: C calls in here
 //! from the paths every epoll user takes (the wakeup callback, `epoll_wait()`,
 //! `epoll_ctl()`) only while the static key `ep_busy_poll_used` is on, or
-//! `net.core.busy_poll` is.  The key is counted here: on while any instance
-//! has a parameter set ([`BusyPoll::set`], [`ep_busy_poll_release`]).
+//! `net.core.busy_poll` is.  The key is counted here: on while the
+//! parameters of any instance turn busy polling on ([`BusyPoll::set`],
+//! [`ep_busy_poll_release`]).
 //!
 //! The behaviour is that of the C implementation it replaces, errno for
 //! errno.  [`ep_busy_poll_timed_out`] runs inside the busy loop and the
@@ -28,7 +29,7 @@
 use kernel::{
     bindings,
     capability::{capable, Capability},
-    error::{code::EINVAL, Result},
+    error::Result,
     ffi::{c_long, c_uint, c_ulong, c_void},
     jump_label::StaticKeyFalseDeferred,
     net::busy_poll::{self, LoopEnd},
@@ -44,7 +45,7 @@ pub mod state;
 #[path = "eventpoll_busy_poll/kunit.rs"]
 mod kunit;
 
-use rules::{EpollParams, EPIOCGPARAMS, EPIOCSPARAMS};
+use rules::EpollParams;
 use state::BusyPoll;
 
 /// Fails the build unless the function `$name` has exactly the type of its C
@@ -59,7 +60,8 @@ macro_rules! check_prototype {
 }
 
 check_prototype!(
-    ep_busy_poll_ioctl,
+    ep_busy_poll_set_params,
+    ep_busy_poll_get_params,
     ep_busy_poll_on,
     ep_busy_poll_timed_out,
     ep_busy_poll_napi,
@@ -67,7 +69,8 @@ check_prototype!(
     ep_busy_poll_release,
 );
 
-/// `ep_busy_poll_used`: on while any epoll instance has a parameter set.
+/// `ep_busy_poll_used`: on while any epoll instance's parameters turn busy
+/// polling on.
 fn used_key() -> &'static StaticKeyFalseDeferred {
     // SAFETY: `ep_busy_poll_used` is a static key defined in fs/eventpoll.c
     // with `DEFINE_STATIC_KEY_DEFERRED_FALSE()`; it lives as long as the
@@ -77,13 +80,12 @@ fn used_key() -> &'static StaticKeyFalseDeferred {
     }
 }
 
-/// Handles an ioctl on an epoll file: the `.unlocked_ioctl` of
-/// `eventpoll_fops` (and, through `compat_ptr_ioctl()`, its `.compat_ioctl`).
+/// `EPIOCSPARAMS` on an epoll file: reads the user's `struct epoll_params`
+/// at `arg` once, then validates and stores it.  Asks for `CAP_NET_ADMIN`
+/// only for a budget above `NAPI_POLL_WEIGHT`, as the C code does.
 ///
-/// - `bp`: the instance's busy-poll state.
-/// - `cmd`: the ioctl command; anything but `EPIOCSPARAMS` and `EPIOCGPARAMS`
-///   is `-EINVAL`.
-/// - `arg`: the user address of a `struct epoll_params`.
+/// `ep_eventpoll_ioctl()` maps each command to its function, after the
+/// `is_file_epoll()` check; any other command is `-EINVAL` there.
 ///
 /// Returns 0 or a negative errno.
 ///
@@ -94,21 +96,34 @@ fn used_key() -> &'static StaticKeyFalseDeferred {
 /// - Called in process context, where user memory may be accessed and the
 ///   caller may sleep.
 #[no_mangle]
-pub unsafe extern "C" fn ep_busy_poll_ioctl(
+pub unsafe extern "C" fn ep_busy_poll_set_params(
     bp: *mut bindings::ep_busy_poll,
-    cmd: c_uint,
     arg: c_ulong,
 ) -> c_long {
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
-    // Each arm is a tail call or a constant: an unknown command costs a few
-    // instructions, and only the command that runs pays for its frame.
-    match cmd {
-        EPIOCSPARAMS => set_params(state, arg),
-        EPIOCGPARAMS => get_params(state, arg),
-        _ => to_c_long(Err(EINVAL)),
-    }
+    let raw = user_params(arg).reader().read::<EpollParams>();
+    to_c_long(raw.and_then(|raw| state.set(&raw, || capable(Capability::NET_ADMIN), used_key())))
+}
+
+/// `EPIOCGPARAMS` on an epoll file: writes the current parameters to the
+/// user's `struct epoll_params` at `arg`, pad zeroed.
+///
+/// Returns 0 or a negative errno.
+///
+/// # Safety
+///
+/// As for [`ep_busy_poll_set_params`].
+#[no_mangle]
+pub unsafe extern "C" fn ep_busy_poll_get_params(
+    bp: *mut bindings::ep_busy_poll,
+    arg: c_ulong,
+) -> c_long {
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
+    let state = unsafe { BusyPoll::from_raw(bp) };
+    to_c_long(user_params(arg).writer().write(&state.get().to_user()))
 }
 
 /// 0 or the negative errno, as the C side expects from an ioctl.
@@ -119,21 +134,6 @@ fn to_c_long(result: Result) -> c_long {
         // Errnos are small negative numbers: `long` holds them.
         Err(e) => e.to_errno() as c_long,
     }
-}
-
-/// `EPIOCSPARAMS`: reads the user's `struct epoll_params` once, then
-/// validates and stores it.  Asks for `CAP_NET_ADMIN` only for a budget above
-/// `NAPI_POLL_WEIGHT`, as the C code does.
-#[inline(never)]
-fn set_params(state: &BusyPoll, arg: c_ulong) -> c_long {
-    let raw = user_params(arg).reader().read::<EpollParams>();
-    to_c_long(raw.and_then(|raw| state.set(&raw, || capable(Capability::NET_ADMIN), used_key())))
-}
-
-/// `EPIOCGPARAMS`: writes the current parameters, pad zeroed.
-#[inline(never)]
-fn get_params(state: &BusyPoll, arg: c_ulong) -> c_long {
-    to_c_long(user_params(arg).writer().write(&state.get().to_user()))
 }
 
 /// The user's `struct epoll_params` at `arg`.

@@ -22,8 +22,8 @@ use kernel::{
 };
 
 use crate::{
-    ep_busy_poll_ioctl, ep_busy_poll_on, ep_busy_poll_params, ep_busy_poll_release,
-    ep_busy_poll_timed_out,
+    ep_busy_poll_get_params, ep_busy_poll_on, ep_busy_poll_params, ep_busy_poll_release,
+    ep_busy_poll_set_params, ep_busy_poll_timed_out,
     rules::{self, EpollParams, Params},
     state::{BusyPoll, Users},
     used_key,
@@ -254,17 +254,19 @@ fn instances_with_params_are_counted_once(_test: *mut kunit) {
     let state = BusyPoll::new();
     let users = Counter::default();
     check!(!state.counted());
-    // Any parameter counts, each instance once however often it is set.
+    // Budget and preference alone do not turn busy polling on: not counted.
+    check!(state.set(&params(0, 16, 1), || false, &users).is_ok());
+    check!(users.0.get() == 0 && !state.counted());
+    // usecs does; each instance counts once however often it is set.
     check!(state.set(&params(50, 0, 0), || false, &users).is_ok());
     check!(users.0.get() == 1 && state.counted());
-    check!(state.set(&params(0, 16, 0), || false, &users).is_ok());
-    check!(state.set(&params(0, 0, 1), || false, &users).is_ok());
+    check!(state.set(&params(7, 16, 1), || false, &users).is_ok());
     check!(users.0.get() == 1);
     // A refused set changes nothing, the count included.
     check!(state.set(&params(0, 0, 2), || true, &users) == Err(EINVAL));
     check!(users.0.get() == 1);
-    // All zero: out of the count; setting zero again does not count twice.
-    check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
+    // usecs 0: out of the count; again, and it does not count twice.
+    check!(state.set(&params(0, 64, 1), || false, &users).is_ok());
     check!(users.0.get() == 0 && !state.counted());
     check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
     check!(users.0.get() == 0);
@@ -301,11 +303,18 @@ fn user_memory(test: *mut kunit, len: usize) -> Option<c_ulong> {
     (addr != 0 && addr.wrapping_neg() > 4095).then_some(addr)
 }
 
-/// `ep_busy_poll_ioctl()` with the user's `struct epoll_params` at `addr`.
+/// The ioctl `cmd` as `ep_eventpoll_ioctl()` passes it on, with the user's
+/// `struct epoll_params` at `addr`.
 fn ioctl(bp: &mut bindings::ep_busy_poll, cmd: u32, addr: c_ulong) -> c_long {
     // SAFETY: `bp` is a live, exclusively borrowed state; KUnit runs the case
     // in a kthread that may sleep and, after `kunit_vm_mmap()`, has an mm.
-    unsafe { ep_busy_poll_ioctl(bp, cmd, addr) }
+    unsafe {
+        match cmd {
+            rules::EPIOCSPARAMS => ep_busy_poll_set_params(bp, addr),
+            rules::EPIOCGPARAMS => ep_busy_poll_get_params(bp, addr),
+            _ => EINVAL.to_errno() as c_long,
+        }
+    }
 }
 
 fn entry_points_set_get_and_count(test: *mut kunit) {
@@ -346,23 +355,22 @@ fn entry_points_set_get_and_count(test: *mut kunit) {
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == EINVAL.to_errno() as c_long);
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, 0) == EFAULT.to_errno() as c_long);
     check!(ioctl(&mut bp, rules::EPIOCGPARAMS, 0) == EFAULT.to_errno() as c_long);
-    check!(ioctl(&mut bp, rules::EPIOCGPARAMS + 1, addr) == EINVAL.to_errno() as c_long);
     check!(ioctl(&mut bp, rules::EPIOCGPARAMS, addr) == 0);
     check!(user(8).reader().read::<EpollParams>().ok() == Some(params(200, 16, 1)));
 
     // A budget above NAPI_POLL_WEIGHT goes through capable(); KUnit's kthread
     // has CAP_NET_ADMIN.
     check!(capable(Capability::NET_ADMIN));
-    check!(user(8).writer().write(&params(0, 128, 0)).is_ok());
+    check!(user(8).writer().write(&params(1, 128, 0)).is_ok());
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
     check!(used_key().is_enabled());
 
-    // All zero: the key goes off again, after its rate limit (a second),
+    // Without usecs the key goes off again, after its rate limit (a second),
     // unless someone needs it meanwhile.
-    check!(user(8).writer().write(&params(0, 0, 0)).is_ok());
+    check!(user(8).writer().write(&params(0, 128, 1)).is_ok());
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
     check!(used_key().is_enabled());
-    check!(user(8).writer().write(&params(0, 0, 1)).is_ok());
+    check!(user(8).writer().write(&params(3, 0, 0)).is_ok());
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
     check!(user(8).writer().write(&params(0, 0, 0)).is_ok());
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);

@@ -91,11 +91,12 @@ pub struct Params {
 }
 
 impl Params {
-    /// Whether any parameter is set: only then can the instance busy poll
-    /// without `net.core.busy_poll`.
+    /// Whether these parameters alone turn busy polling on: the on-rule
+    /// ([`busy_loop_on`]) without `net.core.busy_poll`.  Budget and
+    /// preference only shape a busy poll that something else turned on.
     #[inline]
-    pub fn any_set(self) -> bool {
-        self != Self::default()
+    pub fn turn_busy_polling_on(self) -> bool {
+        busy_loop_on(self.usecs, || false)
     }
 }
 
@@ -173,5 +174,7 @@ pub fn timed_out(
         return sysctl_timed_out(start);
     }
     // `unsigned long` holds any `u32` on every architecture Linux supports.
-    busy_poll::busy_loop_expired(now(), start, usecs as c_ulong)
+    // The end first: only it lives across the clock's call.
+    let end = start.wrapping_add(usecs as c_ulong);
+    busy_poll::busy_loop_expired(now(), end, 0)
 }

@@ -11,12 +11,12 @@ use kernel::{bindings, error::Result, ffi::c_ulong, jump_label::StaticKeyFalseDe
 
 use crate::rules::{self, EpollParams, Params};
 
-/// Counts the epoll instances that have a parameter set.
+/// Counts the epoll instances whose parameters turn busy polling on.
 ///
 /// In the kernel it is the static key `ep_busy_poll_used`; KUnit counts with
 /// a plain counter instead.
 pub trait Users {
-    /// One more instance has a parameter set.  May sleep.
+    /// One more instance has such parameters.  May sleep.
     fn inc(&self);
     /// One instance fewer has.  May sleep.
     fn dec(&self);
@@ -52,7 +52,8 @@ const DIRTY: u8 = 4;
 ///
 /// # Invariants
 ///
-/// While any parameter is non-zero, the instance is counted once among the
+/// While its parameters turn busy polling on (see
+/// [`Params::turn_busy_polling_on`]), the instance is counted once among the
 /// [`Users`] passed to [`BusyPoll::set`] (`COUNTED` is set in
 /// `users`), or a task that changed the parameters is about to count it.
 #[repr(C)]
@@ -116,8 +117,10 @@ impl BusyPoll {
     /// nothing.  `may_exceed_weight` is `capable(CAP_NET_ADMIN)`, asked only
     /// when needed (see [`rules::validate`]).
     ///
-    /// Then counts the instance among the users of `used` if it now has a
-    /// parameter set, or takes it out if it no longer has.  May sleep.
+    /// Then counts the instance among the users of `used` if its parameters
+    /// now turn busy polling on, or takes it out if they no longer do.  May
+    /// sleep.
+    #[inline]
     pub fn set(
         &self,
         raw: &EpollParams,
@@ -128,31 +131,36 @@ impl BusyPoll {
         self.usecs.store(params.usecs, Relaxed);
         self.budget.store(params.budget, Relaxed);
         self.prefer.store(u8::from(params.prefer), Relaxed);
-        self.count(used);
+        // Ask for a recount (`DIRTY`).  Nothing more to do when another task
+        // is counting (it will see `DIRTY` and our parameters: `AcqRel`), or
+        // when the count already matches what we stored, the usual case.
+        let users = self.users.fetch_or(DIRTY, AcqRel);
+        if users & BUSY == 0 && (users & COUNTED != 0) != params.turn_busy_polling_on() {
+            self.count(used);
+        }
         Ok(())
     }
 
     /// Brings the instance's place among the users of `used` up to date with
-    /// its parameters.
+    /// its parameters, after [`BusyPoll::set`] left `DIRTY`.
     ///
     /// Concurrent `EPIOCSPARAMS` calls on one instance are allowed, so the
     /// count is kept by one task at a time (`BUSY`); another that changes the
     /// parameters meanwhile leaves `DIRTY` and returns, and the counting task
     /// looks again.  No task waits for another, and the last parameters stored
     /// are the ones counted.
+    #[cold]
+    #[inline(never)]
     fn count(&self, used: &impl Users) {
         // `AcqRel` here and in the loop: the counting task sees the
         // parameters of every task that left `DIRTY`.
-        if self.users.fetch_or(DIRTY, AcqRel) & BUSY != 0 {
-            return;
-        }
         if self.users.fetch_or(BUSY, Acquire) & BUSY != 0 {
             return;
         }
         loop {
             let users = self.users.fetch_and(!DIRTY, AcqRel);
             let counted = users & COUNTED != 0;
-            let wanted = self.get().any_set();
+            let wanted = self.get().turn_busy_polling_on();
             if wanted && !counted {
                 used.inc();
                 self.users.fetch_or(COUNTED, Relaxed);

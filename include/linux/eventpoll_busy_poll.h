@@ -26,16 +26,16 @@ struct ep_busy_poll {
 };
 
 /*
- * On while any epoll instance has a non-zero busy-poll parameter; the Rust
- * code counts those instances.  While it is off, fs/eventpoll.c skips the
+ * On while the parameters of any epoll instance turn busy polling on (a
+ * busy_poll_usecs, as of now); the Rust code counts those instances.  While it is off, fs/eventpoll.c skips the
  * calls into Rust that could only answer "no busy polling" or "nothing to do".
  * Rate-limited: it goes off a second after the last such instance is gone,
  * so no task can make the kernel patch its code in a loop.
  */
 extern struct static_key_false_deferred ep_busy_poll_used;
 
-long ep_busy_poll_ioctl(struct ep_busy_poll *bp, unsigned int cmd,
-			unsigned long arg);
+long ep_busy_poll_set_params(struct ep_busy_poll *bp, unsigned long arg);
+long ep_busy_poll_get_params(struct ep_busy_poll *bp, unsigned long arg);
 bool ep_busy_poll_on(const struct ep_busy_poll *bp);
 bool ep_busy_poll_timed_out(const struct ep_busy_poll *bp,
 			    unsigned long start_time);

@@ -27,18 +27,21 @@ RATIO_TARGET = 1.02
 SIZE_TARGET = 1.25
 P99_SLACK = 0.10
 # The Rust functions fs/eventpoll.c calls (include/linux/eventpoll_busy_poll.h).
-ENTRY_POINTS = ['ep_busy_poll_ioctl', 'ep_busy_poll_on',
-                'ep_busy_poll_timed_out', 'ep_busy_poll_napi',
-                'ep_busy_poll_params']
+ENTRY_POINTS = ['ep_busy_poll_set_params', 'ep_busy_poll_get_params',
+                'ep_busy_poll_on', 'ep_busy_poll_timed_out', 'ep_busy_poll_napi',
+                'ep_busy_poll_params', 'ep_busy_poll_release']
 # The targets on instructions (icount boots): a label, the rows, the limit
 # of each row's Rust/C median, and whether the C boots' own spread of that
 # row (max/min - 1, the noise floor) adds to the limit.
 ZERO_COST_ROWS = ['wakeup.plain', 'wait0.none.plain', 'wait0.ready.plain',
                   'ctl.add_del.plain']
 ICOUNT_TARGETS = [
-    ('zero cost: no instance busy polls and net.core.busy_poll is 0, plain instance',
-     ZERO_COST_ROWS, 1.000, True),
-    ('the same calls on an instance with params',
+    ('zero cost: no instance busy polls and net.core.busy_poll is 0, '
+     'on an instance without params and on one with params that do not '
+     'busy poll (budget 16, prefer 1)',
+     ZERO_COST_ROWS + [n.replace('.plain', '.tuned') for n in ZERO_COST_ROWS],
+     1.000, True),
+    ('the same calls on an instance that busy polls (usecs 200)',
      [n.replace('.plain', '.params') for n in ZERO_COST_ROWS], 1.005, False),
     ('ioctls',
      ['ioctl.get', 'ioctl.set', 'ioctl.set_cap', 'ioctl.set_refused',
@@ -674,9 +677,11 @@ def main():
         'syscall entry and exit included.  C spread: how far the C boots alone differ.  '
         'The `.plain` rows, the unknown ioctls, ioctl.get and ioctl.set_refused were measured '
         'first, while no epoll instance in the system had params and net.core.busy_poll was 0 '
-        '(the program checks both); ioctl.set, ioctl.set_cap and the `.params` rows after, '
-        'with params set, which on the Rust kernel turns the static key in front of its '
-        'calls on the common paths on.', '',
+        '(the program checks both); the `.tuned` rows next, on instances with params that do '
+        'not turn busy polling on (budget 16, prefer 1), still with nothing busy polling; '
+        'ioctl.set, ioctl.set_cap and the `.params` rows last, with busy_poll_usecs set, which '
+        'on the Rust kernel turns the static key in front of its calls on the common paths '
+        'on.', '',
         icount_md, '',
         '## Busy loop: instructions per spin (QEMU -icount shift=0)', '',
         'epoll_wait() on an instance whose socket has a NAPI ID, no traffic: the busy '

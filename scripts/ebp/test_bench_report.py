@@ -108,6 +108,11 @@ class Report(unittest.TestCase):
             'wait0.none.plain': [(338.5, 338.5)] * 3,
             'wait0.ready.plain': [(564, 564.1)] * 3,
             'ctl.add_del.plain': [(2100, 2141), (2200, 2100), (2050, 2090)],
+            # The same calls on instances whose params do not busy poll.
+            'wakeup.tuned': [(631, 631)] * 3,
+            'wait0.none.tuned': [(338.5, 338.5)] * 3,
+            'wait0.ready.tuned': [(564, 564.1)] * 3,
+            'ctl.add_del.tuned': [(2100, 2141)] * 3,
         })
         t = bench_report.icount_target(rows, *bench_report.ICOUNT_TARGETS[0])
         self.assertEqual(t['verdict'], 'met')
@@ -121,6 +126,10 @@ class Report(unittest.TestCase):
             'wait0.none.plain': [(338.5, 338.5)] * 3,
             'wait0.ready.plain': [(564.1, 564.1)] * 3,
             'ctl.add_del.plain': [(2141, 2141)] * 3,
+            'wakeup.tuned': [(623.3, 623.3)] * 3,
+            'wait0.none.tuned': [(338.5, 338.5)] * 3,
+            'wait0.ready.tuned': [(564.1, 564.1)] * 3,
+            'ctl.add_del.tuned': [(2141, 2141)] * 3,
         })
         t = bench_report.icount_target(rows, *bench_report.ICOUNT_TARGETS[0])
         self.assertEqual(t['verdict'], 'missed')
@@ -166,13 +175,16 @@ class Report(unittest.TestCase):
                                  'wait0.ready.plain': [(564, 564)]})
         zero, _, _, busy = bench_report.icount_targets(rows)
         self.assertEqual(zero['verdict'], 'not measured')
-        self.assertEqual(zero['absent'], ['ctl.add_del.plain'])
+        self.assertEqual(zero['absent'], ['ctl.add_del.plain', 'wakeup.tuned', 'wait0.none.tuned',
+                                          'wait0.ready.tuned', 'ctl.add_del.tuned'])
         self.assertEqual(busy['verdict'], 'not measured')
         self.assertIn('not measured (no data for busyloop.epoll.spin, busyloop.sysctl.spin)',
                       bench_report.target_text(busy))
 
     def test_the_report_writes_the_verdicts_and_the_busy_loop_into_the_readme(self):
         metrics = {'syscall.getppid': 219.4, 'wakeup.plain': 623.3, 'wakeup.params': 630.1,
+                   'wakeup.tuned': 623.3, 'wait0.none.tuned': 338.5,
+                   'wait0.ready.tuned': 564.1, 'ctl.add_del.tuned': 2141,
                    'wait0.none.plain': 338.5, 'wait0.none.params': 338.4,
                    'wait0.ready.plain': 564.1, 'wait0.ready.params': 563.7,
                    'ctl.add_del.plain': 2141, 'ctl.add_del.params': 2179,
@@ -202,9 +214,10 @@ class Report(unittest.TestCase):
         text = open(readme).read()
         self.assertNotIn('old', text)
         self.assertTrue(text.endswith('<!-- bench:end -->\n\nrest\n'))
-        self.assertIn('- zero cost: no instance busy polls and net.core.busy_poll is 0, plain '
-                      'instance: every Rust/C median of instructions <= 1.000 plus the C boots\' '
-                      'own spread of the row: met', text)
+        self.assertIn('- zero cost: no instance busy polls and net.core.busy_poll is 0, on an '
+                      'instance without params and on one with params that do not busy poll '
+                      '(budget 16, prefer 1): every Rust/C median of instructions <= 1.000 plus '
+                      'the C boots\' own spread of the row: met', text)
         self.assertIn('- busy loop, per spin: every Rust/C median of instructions <= 1.005: '
                       'missed by busyloop.epoll.spin 1.0150', text)
         self.assertIn('Busy loop, instructions per spin (QEMU -icount):', text)

@@ -45,4 +45,4 @@ done
 selftest=$EBP_CACHE/initramfs/bin/epoll_busy_poll
 [ -x "$selftest" ] || "$EBP_ROOT/scripts/ebp/initramfs.sh"
 VNG_IMAGE=$out/arch/x86/boot/bzImage "$EBP_ROOT/scripts/ebp/vng.sh" \
-	"grep -c ' ep_busy_poll_ioctl\$' /proc/kallsyms && $selftest"
+	"grep -c ' ep_busy_poll_set_params\$' /proc/kallsyms && $selftest"

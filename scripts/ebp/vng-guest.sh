@@ -16,7 +16,7 @@ run() {
 
 echo "EBP-PLAN demo selftest:epoll_busy_poll"
 echo "EBP-KERNEL $(uname -r) $(uname -v)"
-echo "EBP-KALLSYMS $(grep -c ' ep_busy_poll_ioctl$' /proc/kallsyms)"
+echo "EBP-KALLSYMS $(grep -c ' ep_busy_poll_set_params$' /proc/kallsyms)"
 run demo "$demo"
 run selftest:epoll_busy_poll "$selftest"
 echo "EBP-DONE"

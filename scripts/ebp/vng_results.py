@@ -44,7 +44,7 @@ def main() -> int:
     uname = fact('EBP-KERNEL')
     tally.check('the guest ran the kernel just built (uname -r -v)', uname == args.uname,
                 f'the guest says {uname!r}, the build is {args.uname!r}')
-    tally.check('the guest kernel has the Rust ep_busy_poll_ioctl',
+    tally.check('the guest kernel has the Rust ep_busy_poll_set_params',
                 fact('EBP-KALLSYMS') == '1',
                 f'/proc/kallsyms matches: {fact("EBP-KALLSYMS") or "none"}')
     for name in fact('EBP-PLAN').split():

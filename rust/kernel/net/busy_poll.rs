@@ -82,7 +82,11 @@ pub fn busy_loop_timeout(start: c_ulong) -> bool {
     match sysctl_busy_poll() {
         0 => true,
         // `unsigned long` holds any `u32` on every architecture Linux runs on.
-        usecs => busy_loop_expired(busy_loop_current_time(), start, usecs as c_ulong),
+        usecs => {
+            // The end first: only it lives across the clock's call.
+            let end = start.wrapping_add(usecs as c_ulong);
+            busy_loop_expired(busy_loop_current_time(), end, 0)
+        }
     }
 }
 

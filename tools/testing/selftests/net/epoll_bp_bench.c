@@ -16,11 +16,11 @@
  *          with per-epoll params; latency quantiles and CPU per message;
  *          and the CPU another instance burns meanwhile (isolation).
  *
- * The micro part runs in two phases, because the Rust kernel only calls
- * into Rust on the paths every epoll user takes while some epoll instance
- * in the system has non-zero params (a static key): an epoll user who
- * never busy polls must pay nothing, and that is measured only if no
- * instance anywhere has params at the time.
+ * The micro part runs in three phases, because the Rust kernel only calls
+ * into Rust on the paths every epoll user takes while the params of some
+ * epoll instance in the system turn busy polling on (busy_poll_usecs; a
+ * static key): an epoll user who never busy polls must pay nothing, and
+ * that is measured only if no instance anywhere busy polls at the time.
  *
  *   plain   before any instance of ours ever had params: the ".plain"
  *           rows (wakeup, epoll_wait(0) none/ready, epoll_ctl ADD+DEL),
@@ -31,6 +31,9 @@
  *           /proc/PID/fdinfo, both checked when the phase starts and
  *           again when it ends (so a refused call that stored something
  *           would fail it too).
+ *   tuned   the same rows (".tuned") on instances whose params do not
+ *           turn busy polling on (budget 16, prefer 1, usecs 0): still
+ *           nothing busy polls, checked again at the end.
  *   params  then the two accepted EPIOCSPARAMS (budget 8, and 128 which
  *           asks capable()), which store non-zero params and so turn the
  *           key on, and the ".params" rows on instances created with
@@ -176,18 +179,19 @@ static void set_sysctl(long usecs)
 struct micro {
 	int pipe_rd;
 	int ep_target;		/* the target of the ioctls */
-	int ep[2];		/* [PLAIN] without, [PARAMS] with params */
-	int ep_idle[2];		/* an idle eventfd registered */
-	int ep_ready[2];	/* a readable eventfd registered */
-	int efd_idle[2], efd_ready[2];
-	int ep_wake[2], efd_wake[2];
+	int ep[3];		/* [PLAIN] without, [TUNED], [PARAMS] with params */
+	int ep_idle[3];		/* an idle eventfd registered */
+	int ep_ready[3];	/* a readable eventfd registered */
+	int efd_idle[3], efd_ready[3];
+	int ep_wake[3], efd_wake[3];
 	int sock;		/* a UDP socket, with a NAPI ID if possible */
 };
 
-/* The two phases of the micro part (see the top of the file), which are
- * also the two sides of each pair of instances.
+/* The three phases of the micro part (see the top of the file), which are
+ * also the three sides of each set of instances.
  */
-enum phase { PLAIN, PARAMS };
+enum phase { PLAIN, TUNED, PARAMS };
+static const char *const phase_name[] = { "plain", "tuned", "params" };
 
 static struct micro m;
 static int side;		/* which instance of each pair an op uses */
@@ -358,13 +362,18 @@ static void time_op(const struct micro_op *op, const char *name)
 	printf("metric %s.min %.2f ns\n", name, per_call[0]);
 }
 
-static int new_instance(int with_params)
+/* An instance of phase @ph: no params, params that do not busy poll
+ * (budget 16, prefer 1), or params that do (usecs 200, budget 8).
+ */
+static int new_instance(enum phase ph)
 {
 	int ep = epoll_create1(0);
 
 	if (ep < 0)
 		die("epoll_create1", errno);
-	if (with_params && ep_set(ep, 200, 8, 0, 0))
+	if (ph == TUNED && ep_set(ep, 0, 16, 1, 0))
+		die("EPIOCSPARAMS", errno);
+	if (ph == PARAMS && ep_set(ep, 200, 8, 0, 0))
 		die("EPIOCSPARAMS", errno);
 	return ep;
 }
@@ -377,7 +386,7 @@ static int add_fd(int ep, int fd)
 }
 
 /* The number of epoll fds, in any process, whose /proc/PID/fdinfo shows
- * non-zero busy-poll params (both kernels print the three after the tfd:
+ * a non-zero busy_poll_usecs (both kernels print the three after the tfd:
  * lines).  Exits if an epoll fd's fdinfo has no such lines: then this is
  * not a kernel the benchmark can vouch for.
  */
@@ -418,11 +427,12 @@ static int busy_polling_instances(void)
 			if (!info)
 				continue;	/* closed meanwhile */
 			while (fgets(line, sizeof(line), info)) {
-				if (sscanf(line, "busy_poll_usecs: %lu", &v) == 1 ||
-				    sscanf(line, "busy_poll_budget: %lu", &v) == 1 ||
-				    sscanf(line, "prefer_busy_poll: %lu", &v) == 1) {
+				if (sscanf(line, "busy_poll_usecs: %lu", &v) == 1) {
 					fields++;
 					nonzero |= v != 0;
+				} else if (sscanf(line, "busy_poll_budget: %lu", &v) == 1 ||
+					   sscanf(line, "prefer_busy_poll: %lu", &v) == 1) {
+					fields++;
 				}
 			}
 			fclose(info);
@@ -447,19 +457,19 @@ static void check_nothing_busy_polls(const char *when)
 	int n;
 
 	if (sysctl != 0) {
-		printf("# error: %s the plain phase: net.core.busy_poll is %ld, not 0\n",
+		printf("# error: %s: net.core.busy_poll is %ld, not 0\n",
 		       when, sysctl);
 		exit(1);
 	}
 	n = busy_polling_instances();
 	if (n) {
-		printf("# error: %s the plain phase: %d epoll fds have non-zero busy-poll params\n",
+		printf("# error: %s: %d epoll fds have a non-zero busy_poll_usecs\n",
 		       when, n);
 		exit(1);
 	}
 }
 
-/* The instances of side @s: with params (usecs 200, budget 8) or none. */
+/* The instances of side @s (see new_instance()). */
 static void make_side(int s)
 {
 	uint64_t one = 1;
@@ -498,8 +508,7 @@ static void run_phase(enum phase ph)
 				time_op(op, op->name);
 			continue;
 		}
-		snprintf(name, sizeof(name), "%s.%s", op->name,
-			 ph == PARAMS ? "params" : "plain");
+		snprintf(name, sizeof(name), "%s.%s", op->name, phase_name[ph]);
 		time_op(op, name);
 	}
 }
@@ -520,16 +529,21 @@ static void run_micro(int sock)
 	       reps, iters);
 
 	printf("# micro, plain phase: net.core.busy_poll 0, no epoll instance with params\n");
-	check_nothing_busy_polls("before");
-	m.ep_target = new_instance(0);
+	check_nothing_busy_polls("before the plain phase");
+	m.ep_target = new_instance(PLAIN);
 	make_side(PLAIN);
 	run_phase(PLAIN);
-	check_nothing_busy_polls("at the end of");
+	check_nothing_busy_polls("at the end of the plain phase");
+
+	printf("# micro, tuned phase: instances with params that do not busy poll (budget 16, prefer 1)\n");
+	make_side(TUNED);
+	run_phase(TUNED);
+	check_nothing_busy_polls("at the end of the tuned phase");
 
 	/* The busy loop through the sysctl: still no instance with params. */
 	busy_loop_setup();
 	set_sysctl(BUSY_USECS);
-	ep = new_instance(0);
+	ep = new_instance(PLAIN);
 	busy_loop_mode("sysctl", ep, sock);
 	close(ep);
 	set_sysctl(0);
@@ -537,7 +551,7 @@ static void run_micro(int sock)
 	printf("# micro, params phase: instances with params (usecs 200, budget 8)\n");
 	make_side(PARAMS);
 	run_phase(PARAMS);
-	ep = new_instance(1);
+	ep = new_instance(PARAMS);
 	busy_loop_mode("epoll", ep, sock);
 	close(ep);
 	busy_loop_teardown();
@@ -545,7 +559,7 @@ static void run_micro(int sock)
 	close(m.pipe_rd);
 	close(pipefd[1]);
 	close(m.ep_target);
-	for (s = 0; s < 2; s++) {
+	for (s = 0; s < 3; s++) {
 		close(m.ep[s]);
 		close(m.ep_idle[s]);
 		close(m.efd_idle[s]);
