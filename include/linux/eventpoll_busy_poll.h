@@ -27,8 +27,9 @@ struct ep_busy_poll {
 
 /*
  * On while the parameters of any epoll instance turn busy polling on (a
- * busy_poll_usecs, as of now); the Rust code counts those instances.  While it is off, fs/eventpoll.c skips the
- * calls into Rust that could only answer "no busy polling" or "nothing to do".
+ * busy_poll_usecs, as of now); the Rust code counts those instances.  While
+ * it is off, fs/eventpoll.c skips the calls into Rust that could only answer
+ * "no busy polling" or "nothing to do".
  * Rate-limited: it goes off a second after the last such instance is gone,
  * so no task can make the kernel patch its code in a loop.
  */
