@@ -659,9 +659,11 @@ def main():
             'Why the Rust is larger than the C it replaces: the C busy-poll code was '
             'static inline and compiled into its callers, while each Rust entry point '
             'is an out-of-line function (endbr64, its own compares and a call or a '
-            'tail jump), and the three rust/helpers wrappers exist only because '
-            'Rust cannot call static inline C; without cross-language LTO none of '
-            'it is inlined back.  The KUnit suite in the same object is not counted.'])
+            'tail jump), the rust/helpers wrappers exist only because Rust cannot '
+            'call static inline C (or macros), and the Rust side also keeps the '
+            'static key\'s count (the recount on a change, the release when an '
+            'instance goes); without cross-language LTO none of it is inlined back.  '
+            'The KUnit suite in the same object is not counted.'])
 
     md = '\n'.join([
         '# Benchmarks: Rust against C, and what busy polling buys',
