@@ -20,7 +20,9 @@ use crate::{bindings, types::Opaque};
 /// after the key's rate limit `rl` (in jiffies), and only if no `inc` came
 /// meanwhile: a user that switches its need on and off in a loop does not make
 /// the kernel patch its code (and interrupt every CPU) each time.  The right
-/// choice for a key that unprivileged users can flip.
+/// choice for a key that unprivileged users can flip.  (Without
+/// `CONFIG_JUMP_LABEL` there is no code to patch, and the last `dec` turns
+/// the key off at once.)
 #[repr(transparent)]
 pub struct StaticKeyFalseDeferred(Opaque<bindings::static_key_false_deferred>);
 
