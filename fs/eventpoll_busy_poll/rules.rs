@@ -176,5 +176,5 @@ pub fn timed_out(
     // `unsigned long` holds any `u32` on every architecture Linux supports.
     // The end first: only it lives across the clock's call.
     let end = start.wrapping_add(usecs as c_ulong);
-    busy_poll::busy_loop_expired(now(), end, 0)
+    busy_poll::busy_loop_expired(now(), end)
 }

@@ -54,8 +54,8 @@ pub fn busy_loop_current_time() -> c_ulong {
     ((Ktime::ktime_get().to_ns() as u64) >> 10) as c_ulong
 }
 
-/// Whether `usecs` busy-poll clock units have passed from `start` to `now`:
-/// `time_after(now, start + usecs)` on the wrapping clock of
+/// Whether the busy-poll clock reading `now` is past `end`:
+/// `time_after(now, end)` on the wrapping clock of
 /// [`busy_loop_current_time`].
 ///
 /// # Examples
@@ -63,15 +63,15 @@ pub fn busy_loop_current_time() -> c_ulong {
 /// ```
 /// use kernel::net::busy_poll::busy_loop_expired;
 ///
-/// assert!(!busy_loop_expired(100, 50, 50));
-/// assert!(busy_loop_expired(101, 50, 50));
+/// assert!(!busy_loop_expired(100, 100));
+/// assert!(busy_loop_expired(101, 100));
 /// // Across the wrap of the clock.
-/// assert!(busy_loop_expired(5, kernel::ffi::c_ulong::MAX, 5));
+/// assert!(busy_loop_expired(5, kernel::ffi::c_ulong::MAX));
 /// ```
 #[inline]
-pub fn busy_loop_expired(now: c_ulong, start: c_ulong, usecs: c_ulong) -> bool {
+pub fn busy_loop_expired(now: c_ulong, end: c_ulong) -> bool {
     // `time_after(a, b)` is `(long)(b - a) < 0`: a same-width reinterpretation.
-    (start.wrapping_add(usecs).wrapping_sub(now) as c_long) < 0
+    (end.wrapping_sub(now) as c_long) < 0
 }
 
 /// Whether a busy loop that started at `start` has run for longer than
@@ -85,7 +85,7 @@ pub fn busy_loop_timeout(start: c_ulong) -> bool {
         usecs => {
             // The end first: only it lives across the clock's call.
             let end = start.wrapping_add(usecs as c_ulong);
-            busy_loop_expired(busy_loop_current_time(), end, 0)
+            busy_loop_expired(busy_loop_current_time(), end)
         }
     }
 }
