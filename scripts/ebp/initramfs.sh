@@ -47,6 +47,7 @@ selftest epoll_bp_priv net/epoll_bp_priv.c
 selftest epoll_bp_priv_32 net/epoll_bp_priv.c -m32
 selftest epoll_bp_race net/epoll_bp_race.c
 selftest epoll_bp_napi net/epoll_bp_napi.c
+selftest epoll_bp_netlink net/epoll_bp_netlink.c
 # The epoll-bp command against a running server (needs /bin/epoll-bp).
 selftest epoll_bp_cli net/epoll_bp_cli.c
 # Reliability: usercopy faults, leaks, and the fuzzer (KTAP of its own;
