@@ -1,12 +1,14 @@
 //! Per-epoll busy-poll parameters from userspace: thin, checked wrappers
 //! around the `EPIOCSPARAMS` / `EPIOCGPARAMS` ioctls of Linux >= 6.9, using
-//! the `libc` crate's `epoll_params`.
+//! the `libc` crate's `epoll_params`; [`napi`] reads and sets the per-NAPI
+//! settings those instances poll with (generic netlink, `netdev` family).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 pub use libc::epoll_params as EpollParams;
 
+pub mod napi;
 pub mod remote;
 
 /// The ioctl type of epoll (`EPOLL_IOC_TYPE`).
@@ -87,6 +89,14 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::ENOTTY => "ENOTTY",
         libc::ENOSYS => "ENOSYS",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EIO => "EIO",
+        libc::ENOMEM => "ENOMEM",
+        libc::EBUSY => "EBUSY",
+        libc::ENODEV => "ENODEV",
+        libc::ERANGE => "ERANGE",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::ENOTSOCK => "ENOTSOCK",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
         _ => "E?",
     }
 }

@@ -1,7 +1,9 @@
 //! Reaching the epoll instances of another process: a pidfd names the
 //! process (`pidfd_open`, Linux >= 5.3), `pidfd_getfd` (Linux >= 5.6)
 //! copies one of its descriptors into ours, and `/proc/PID/fd` lists them.
-//! Copying a descriptor needs ptrace-attach rights over the process.
+//! Copying a descriptor needs ptrace-attach rights over the process.  What
+//! an epoll instance watches is in the `tfd:` lines of its fdinfo, which a
+//! copy shows as well as the original.
 
 use std::fs;
 use std::io;
@@ -83,4 +85,150 @@ impl Process {
 pub fn fd_kind(fd: &impl AsRawFd) -> io::Result<String> {
     let link = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
     Ok(link.to_string_lossy().into_owned())
+}
+
+/// One file an epoll instance watches, from a `tfd:` line of its fdinfo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpollTarget {
+    /// The descriptor number it was added under, in the process that
+    /// added it.
+    pub fd: libc::c_int,
+    /// Its inode number.
+    pub ino: u64,
+    /// Its device, as `stat()` reports `st_dev` (the fdinfo's `sdev` is the
+    /// kernel's encoding, converted).
+    pub dev: u64,
+}
+
+impl EpollTarget {
+    /// Whether `st` (`fstat()` of a descriptor) is this file.
+    pub fn is(&self, st: &libc::stat) -> bool {
+        file_id(st) == (self.dev, self.ino)
+    }
+}
+
+/// A file's identity from its `stat`: device and inode number.
+// Their types differ between targets and C libraries; u64 holds both.
+#[allow(clippy::unnecessary_cast)]
+pub fn file_id(st: &libc::stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+/// The watched files in the text of an epoll instance's fdinfo, one per
+/// line like `tfd:        5 events:       19 data:                5  pos:0
+/// ino:3d sdev:8`, sorted by descriptor; lines of other kinds are skipped,
+/// and so is a `tfd:` line that does not parse.
+pub fn parse_epoll_targets(fdinfo: &str) -> Vec<EpollTarget> {
+    let mut targets: Vec<EpollTarget> = fdinfo
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("tfd:")?;
+            let mut words = rest.split_whitespace();
+            let fd = words.next()?.parse().ok()?;
+            let mut ino = None;
+            let mut sdev = None;
+            for word in words {
+                if let Some(v) = word.strip_prefix("ino:") {
+                    ino = u64::from_str_radix(v, 16).ok();
+                } else if let Some(v) = word.strip_prefix("sdev:") {
+                    sdev = u32::from_str_radix(v, 16).ok();
+                }
+            }
+            // The kernel's dev_t: 12 bits of major, 20 of minor.
+            let sdev = sdev?;
+            Some(EpollTarget {
+                fd,
+                ino: ino?,
+                dev: user_dev(sdev >> 20, sdev & 0xf_ffff),
+            })
+        })
+        .collect();
+    targets.sort_by_key(|t| (t.fd, t.ino, t.dev));
+    targets
+}
+
+/// `makedev()`: a device number as `stat()` reports it.
+#[allow(clippy::unnecessary_cast)]
+fn user_dev(major: u32, minor: u32) -> u64 {
+    libc::makedev(major, minor) as u64
+}
+
+/// The files the epoll instance `ep` (ours, or a copy of another
+/// process's) watches, from `/proc/self/fdinfo/FD`.
+pub fn epoll_targets(ep: &impl AsRawFd) -> io::Result<Vec<EpollTarget>> {
+    let text = fs::read_to_string(format!("/proc/self/fdinfo/{}", ep.as_raw_fd()))?;
+    Ok(parse_epoll_targets(&text))
+}
+
+/// `fstat()` of a descriptor.
+pub fn stat_fd(fd: &impl AsRawFd) -> io::Result<libc::stat> {
+    // SAFETY: a stat is plain data; all zeroes is a valid one.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is valid and writable.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &raw mut st) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tfd_lines_parse() {
+        // As Linux 6.12's ep_show_fdinfo() prints them, with the busy-poll
+        // lines after them.
+        let text = "pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\n\
+tfd:        9 events:       19 data:                9  pos:0 ino:5f1 sdev:8\n\
+tfd:        5 events:       19 data:       7fff00000005  pos:0 ino:3d sdev:a00003\n\
+tfd: garbage\n\
+busy_poll_usecs:\t0\nbusy_poll_budget:\t0\nprefer_busy_poll:\t0\n";
+        let t = parse_epoll_targets(text);
+        assert_eq!(
+            t,
+            vec![
+                EpollTarget {
+                    fd: 5,
+                    ino: 0x3d,
+                    dev: user_dev(0xa, 3),
+                },
+                EpollTarget {
+                    fd: 9,
+                    ino: 0x5f1,
+                    dev: user_dev(0, 8),
+                },
+            ]
+        );
+        assert!(parse_epoll_targets("pos:\t0\nflags:\t02\n").is_empty());
+    }
+
+    #[test]
+    fn a_new_instance_of_ours_watches_what_we_add() {
+        let ep = crate::epoll_create().unwrap();
+        assert!(epoll_targets(&ep).unwrap().is_empty());
+        let mut p = [0; 2];
+        // SAFETY: `p` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        // SAFETY: the pipe's descriptors are new and ours.
+        let (r, _w) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 0,
+        };
+        // SAFETY: `ev` is a valid epoll_event.
+        let ret = unsafe {
+            libc::epoll_ctl(
+                ep.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                r.as_raw_fd(),
+                &raw mut ev,
+            )
+        };
+        assert_eq!(ret, 0);
+        let t = epoll_targets(&ep).unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].fd, r.as_raw_fd());
+        assert!(t[0].is(&stat_fd(&r).unwrap()), "{t:?}");
+    }
 }

@@ -11,7 +11,10 @@
  * Errors are provoked for real: a reaped pid, a closed fd, a pipe, another
  * user (no ptrace rights), a seccomp filter making EPIOC*PARAMS ENOTTY (a
  * kernel without the ioctl), no CAP_NET_ADMIN in the bounding set.
- * Needs root; the busy-polling test needs netdevsim.
+ * 'epoll-bp napi' runs against a 2-queue netdevsim device in a netns of its
+ * own, its output checked against napi-get read independently
+ * (epoll_bp_genl.h), and against the server's socket in the busy fixture.
+ * Needs root; the busy-polling and napi tests need netdevsim.
  */
 #define _GNU_SOURCE
 #include <grp.h>
@@ -22,19 +25,27 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "../kselftest_harness.h"
 #include "epoll_bp_common.h"
+#include "epoll_bp_genl.h"
 #include "epoll_bp_nsim.h"
+
+#ifndef SO_INCOMING_NAPI_ID
+#define SO_INCOMING_NAPI_ID 56
+#endif
 
 #define PORT 4243
 #define BUSY_USECS 50000	/* what epoll-bp sets: up to 50 ms per wait */
 #define WINDOW_MS 1000		/* how long the server's CPU time is measured */
 #define GAP_MS 50		/* while it gets a datagram this often */
 #define NOBODY 65534
+#define NAPI_QUEUES 2		/* rx queues, so NAPIs, of the napi tests' device */
+#define NO_SUCH_NAPI 4294967295U	/* a NAPI ID no device has */
 
 /* ------------------------------------------------------------------ */
 /* The test server: an unmodified program holding epoll instances.     */
@@ -641,6 +652,394 @@ TEST_F(cli, help_and_version)
 	EXPECT_EQ(0, strncmp(self->r.out, "epoll-bp ", 9));
 }
 
+TEST_F(cli, napi_usage_errors_exit_2_before_any_syscall)
+{
+	static const char *const bad[] = {
+		"napi",
+		"napi frob",
+		"napi show --dev",
+		"napi show --dev a/b",
+		"napi show --dev eth0 --ifindex 1",
+		"napi show --id 0",
+		"napi show --pid %d",
+		"napi show --fd %d",
+		"napi show %d %d",
+		"napi set --id 8193",
+		"napi set --defer-hard-irqs 1",
+		"napi set --id 8193 --dev eth0 --defer-hard-irqs 1",
+		"napi set --id 8193 --defer-hard-irqs 2147483648",
+		"napi set --id 8193 --defer-hard-irqs -1",
+		"napi set --id 8193 --gro-flush-timeout 18446744073709551616",
+		"napi set --id 8193 --id 8194 --irq-suspend-timeout 1",
+		"napi set --id 8193 --usecs 5",
+	};
+	struct server *s = &self->srv;
+	char args[128];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(args, sizeof(args), bad[i], s->pid, s->ep);
+		ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "%s", args));
+		EXPECT_EQ(2, self->r.status) TH_LOG("epoll-bp %s", args);
+		EXPECT_EQ(0, strncmp(self->r.err, "epoll-bp: ", 10)) TH_LOG("epoll-bp %s", args);
+		EXPECT_NE(NULL, strstr(self->r.err, "\nUsage: epoll-bp napi")) TH_LOG("epoll-bp %s", args);
+		EXPECT_NE(NULL, strstr(self->r.err, "\nTry 'epoll-bp napi")) TH_LOG("epoll-bp %s", args);
+		EXPECT_STREQ("", self->r.out);
+	}
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi --help"));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_EQ(0, strncmp(self->r.out, "Usage: epoll-bp napi ", 21));
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi set -h"));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_EQ(0, strncmp(self->r.out, "Usage: epoll-bp napi set ", 25));
+	EXPECT_NE(NULL, strstr(self->r.out, "--irq-suspend-timeout"));
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "--help"));
+	EXPECT_NE(NULL, strstr(self->r.out, "\n  napi show ")) TH_LOG("the command list names napi");
+}
+
+/* ------------------------------------------------------------------ */
+/* epoll-bp napi against a netdevsim device with 2 queues, in a netns  */
+/* (and a sysfs) of its own: the CLI, forked from the test, runs there. */
+
+/* Appends the line epoll-bp prints for NAPI @n of device @dev to @buf. */
+static void napi_line(char *buf, size_t size, const struct ebp_napi *n,
+		      const char *dev)
+{
+	size_t len = strlen(buf);
+
+	len += snprintf(buf + len, size - len, "napi %u: dev=%s ifindex=%u irq=",
+			n->id, dev, n->ifindex);
+	if (n->irq >= 0)
+		len += snprintf(buf + len, size - len, "%d", n->irq);
+	else
+		len += snprintf(buf + len, size - len, "none");
+	if (n->pid)
+		len += snprintf(buf + len, size - len, " pid=%u", n->pid);
+	else
+		len += snprintf(buf + len, size - len, " pid=none");
+	if (n->has_defer)
+		len += snprintf(buf + len, size - len, " defer_hard_irqs=%u",
+				n->defer_hard_irqs);
+	if (n->has_gro)
+		len += snprintf(buf + len, size - len, " gro_flush_timeout=%llu",
+				(unsigned long long)n->gro_flush_timeout);
+	if (n->has_suspend)
+		len += snprintf(buf + len, size - len, " irq_suspend_timeout=%llu",
+				(unsigned long long)n->irq_suspend_timeout);
+	snprintf(buf + len, size - len, "\n");
+}
+
+FIXTURE(napi)
+{
+	int dev;			/* netdevsim device ID; 0: none */
+	int ifindex;
+	char name[IFNAMSIZ];
+	int genl, family;		/* the independent reader */
+	int has_set;			/* whether the kernel has napi-set */
+	__u32 id[NAPI_QUEUES];		/* the device's NAPI IDs, ascending */
+	struct run r;
+};
+
+/* The device, up, in a new netns and mount namespace (for a sysfs of that
+ * netns), and its NAPI IDs read with epoll_bp_genl.h.  0, or -errno with
+ * what failed in @why; *@skip says the kernel or the machine lacks it.
+ */
+static int napi_make_device(FIXTURE_DATA(napi) *self, const char **why, int *skip)
+{
+	struct ebp_napi n[NAPI_QUEUES + 1];
+	char buf[32];
+	int ret, i;
+
+	*skip = 1;
+	*why = "needs root and epoll-bp (build tools/epoll_busy_poll, set EPOLL_BP_CLI)";
+	if (geteuid() != 0 || access(getenv("EPOLL_BP_CLI") ?: "/bin/epoll-bp", X_OK))
+		return -EPERM;
+	*why = "no netdevsim (CONFIG_NETDEVSIM)";
+	if (!nsim_bus_ready())
+		return -ENODEV;
+	*skip = 0;
+	*why = "entering a new netns and mount namespace with its own sysfs";
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("sysfs", "/sys", "sysfs", 0, NULL))
+		return -errno;
+	/* "ID PORTS QUEUES": the port lands in the writer's netns. */
+	*why = "creating a netdevsim device with 2 queues";
+	i = 5000 + getpid() % 1000;
+	snprintf(buf, sizeof(buf), "%d 1 %d", i, NAPI_QUEUES);
+	ret = ep_write_file("/sys/bus/netdevsim/new_device", buf);
+	if (ret)
+		return ret;
+	self->dev = i;
+	*why = "no Ethernet port in the new netns";
+	self->ifindex = nsim_ether_port(self->name);
+	if (!self->ifindex)
+		return -ENODEV;
+	*why = "bringing the port up (its NAPIs are there while it is)";
+	ret = nsim_ifup(self->name, 1);
+	if (ret)
+		return ret;
+	*why = "no netdev generic netlink family";
+	self->genl = ebp_genl_open(&self->family);
+	if (self->genl < 0) {
+		*skip = self->genl == -ENOENT;
+		return self->genl;
+	}
+	*why = "napi-get dump of the port: not one NAPI per queue";
+	ret = ebp_napi_dump(self->genl, self->family, self->ifindex, n, NAPI_QUEUES + 1);
+	if (ret == -EOPNOTSUPP)
+		*skip = 1;
+	if (ret < 0)
+		return ret;
+	if (ret != NAPI_QUEUES)
+		return -EBADMSG;
+	self->id[0] = n[0].id < n[1].id ? n[0].id : n[1].id;
+	self->id[1] = n[0].id < n[1].id ? n[1].id : n[0].id;
+	/* A napi-set of the ID alone changes nothing: 0, or EOPNOTSUPP. */
+	ret = ebp_napi_set(self->genl, self->family, self->id[0], -1, -1, -1);
+	self->has_set = ret != -EOPNOTSUPP;
+	*why = "napi-set of an ID alone";
+	return self->has_set ? ret : 0;
+}
+
+static void napi_remove_device(FIXTURE_DATA(napi) *self)
+{
+	char buf[16];
+
+	if (self->genl >= 0)
+		close(self->genl);
+	if (self->dev) {
+		snprintf(buf, sizeof(buf), "%d", self->dev);
+		ep_write_file("/sys/bus/netdevsim/del_device", buf);
+	}
+}
+
+FIXTURE_SETUP(napi)
+{
+	const char *why;
+	int ret, skip;
+
+	self->dev = 0;
+	self->genl = -1;
+	ret = napi_make_device(self, &why, &skip);
+	if (ret)
+		napi_remove_device(self);
+	if (ret && skip)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", why, strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(napi)
+{
+	napi_remove_device(self);
+}
+
+/* What epoll-bp must print for these NAPI IDs of the device, read anew
+ * through the independent client.
+ */
+static const char *napi_lines(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(napi) *self, int count,
+			      const __u32 *ids)
+{
+	static char buf[1024];
+	struct ebp_napi n;
+	int i;
+
+	buf[0] = 0;
+	for (i = 0; i < count; i++) {
+		EXPECT_EQ(0, ebp_napi_get(self->genl, self->family, ids[i], &n));
+		napi_line(buf, sizeof(buf), &n, self->name);
+	}
+	return buf;
+}
+
+/* NAPI @id as the independent client reads it. */
+static struct ebp_napi napi_read(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(napi) *self, __u32 id)
+{
+	struct ebp_napi n;
+
+	memset(&n, 0, sizeof(n));
+	EXPECT_EQ(0, ebp_napi_get(self->genl, self->family, id, &n)) TH_LOG("napi-get %u", id);
+	return n;
+}
+
+TEST_F(napi, show_lists_each_queue_of_the_device)
+{
+	char args[64];
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --dev %s", self->name));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(napi_lines(_metadata, self, NAPI_QUEUES, self->id), self->r.out)
+		TH_LOG("one line per NAPI, ascending IDs, as napi-get reports them");
+	EXPECT_STREQ("", self->r.err);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --ifindex %d", self->ifindex));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(napi_lines(_metadata, self, NAPI_QUEUES, self->id), self->r.out);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show"));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(napi_lines(_metadata, self, NAPI_QUEUES, self->id), self->r.out)
+		TH_LOG("the netns has no other NAPI");
+	snprintf(args, sizeof(args), "napi show --id %u", self->id[1]);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "%s", args));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(napi_lines(_metadata, self, 1, &self->id[1]), self->r.out);
+	/* napi-get is no admin operation. */
+	ASSERT_EQ(0, run_cli(&self->r, AS_NOBODY, "%s", args));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(napi_lines(_metadata, self, 1, &self->id[1]), self->r.out);
+}
+
+TEST_F(napi, show_reads_what_sysfs_set_on_every_queue)
+{
+	struct ebp_napi n;
+	char path[96];
+	int i;
+
+	n = napi_read(_metadata, self, self->id[0]);
+	if (!n.has_defer || !n.has_gro)
+		SKIP(return, "napi-get reports no settings (a kernel before per-NAPI settings)");
+	snprintf(path, sizeof(path), "/sys/class/net/%s/napi_defer_hard_irqs", self->name);
+	ASSERT_EQ(0, ep_write_file(path, "7"));
+	snprintf(path, sizeof(path), "/sys/class/net/%s/gro_flush_timeout", self->name);
+	ASSERT_EQ(0, ep_write_file(path, "30000"));
+	for (i = 0; i < NAPI_QUEUES; i++) {
+		n = napi_read(_metadata, self, self->id[i]);
+		EXPECT_EQ(7, n.defer_hard_irqs)
+			TH_LOG("a write of the device's sysfs file sets every NAPI of it (6.13)");
+		EXPECT_EQ(30000, n.gro_flush_timeout);
+	}
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --dev %s", self->name));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(napi_lines(_metadata, self, NAPI_QUEUES, self->id), self->r.out);
+	EXPECT_NE(NULL, strstr(self->r.out, " defer_hard_irqs=7 gro_flush_timeout=30000"));
+}
+
+TEST_F(napi, set_one_id_leaves_the_other_and_fields_not_given)
+{
+	struct ebp_napi before, a, b;
+
+	if (!self->has_set)
+		SKIP(return, "no napi-set (Linux 6.13+, or this patch)");
+	before = napi_read(_metadata, self, self->id[1]);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT,
+			     "napi set --id %u --defer-hard-irqs 3 --gro-flush-timeout 20000 --irq-suspend-timeout 5000000",
+			     self->id[0]));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ("", self->r.err);
+	EXPECT_STREQ(napi_lines(_metadata, self, 1, &self->id[0]), self->r.out)
+		TH_LOG("set prints the NAPI read back");
+	a = napi_read(_metadata, self, self->id[0]);
+	EXPECT_EQ(3, a.defer_hard_irqs);
+	EXPECT_EQ(20000, a.gro_flush_timeout);
+	if (a.has_suspend)
+		EXPECT_EQ(5000000, a.irq_suspend_timeout);
+	b = napi_read(_metadata, self, self->id[1]);
+	EXPECT_EQ(before.defer_hard_irqs, b.defer_hard_irqs) TH_LOG("the other NAPI is left alone");
+	EXPECT_EQ(before.gro_flush_timeout, b.gro_flush_timeout);
+
+	/* One field, and a timeout above 32 bits (an 8-byte uint). */
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi set --id %u --gro-flush-timeout 4294967296",
+			     self->id[0]));
+	EXPECT_EQ(0, self->r.status);
+	a = napi_read(_metadata, self, self->id[0]);
+	EXPECT_EQ(4294967296ULL, a.gro_flush_timeout);
+	EXPECT_EQ(3, a.defer_hard_irqs) TH_LOG("fields not given keep their value");
+	if (a.has_suspend)
+		EXPECT_EQ(5000000, a.irq_suspend_timeout);
+	EXPECT_STREQ(napi_lines(_metadata, self, 1, &self->id[0]), self->r.out);
+}
+
+TEST_F(napi, set_dev_sets_every_queue)
+{
+	struct ebp_napi n;
+	int i;
+
+	if (!self->has_set)
+		SKIP(return, "no napi-set (Linux 6.13+, or this patch)");
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi set --dev %s --defer-hard-irqs 4",
+			     self->name));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(napi_lines(_metadata, self, NAPI_QUEUES, self->id), self->r.out);
+	for (i = 0; i < NAPI_QUEUES; i++) {
+		n = napi_read(_metadata, self, self->id[i]);
+		EXPECT_EQ(4, n.defer_hard_irqs) TH_LOG("NAPI %u", self->id[i]);
+	}
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi set --ifindex %d --defer-hard-irqs 0",
+			     self->ifindex));
+	EXPECT_EQ(0, self->r.status);
+	for (i = 0; i < NAPI_QUEUES; i++)
+		EXPECT_EQ(0, napi_read(_metadata, self, self->id[i]).defer_hard_irqs);
+}
+
+TEST_F(napi, set_needs_cap_net_admin)
+{
+	struct ebp_napi before;
+	enum how hows[] = { AS_NOBODY, WITHOUT_NET_ADMIN };
+	size_t i;
+
+	if (!self->has_set)
+		SKIP(return, "no napi-set (Linux 6.13+, or this patch)");
+	before = napi_read(_metadata, self, self->id[0]);
+	for (i = 0; i < ARRAY_SIZE(hows); i++) {
+		ASSERT_EQ(0, run_cli(&self->r, hows[i], "napi set --id %u --defer-hard-irqs 9",
+				     self->id[0]));
+		EXPECT_EQ(1, self->r.status);
+		EXPECT_NE(NULL, strstr(self->r.err, ": napi-set: not permitted (EPERM)"))
+			TH_LOG("stderr: %s", self->r.err);
+		EXPECT_NE(NULL, strstr(self->r.err, "needs CAP_NET_ADMIN"));
+		EXPECT_STREQ("", self->r.out);
+		EXPECT_EQ(before.defer_hard_irqs,
+			  napi_read(_metadata, self, self->id[0]).defer_hard_irqs)
+			TH_LOG("a refused set changes nothing");
+	}
+}
+
+TEST_F(napi, unknown_id_and_device)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want),
+		 "epoll-bp: napi %u: napi-get: no NAPI instance with id %u in this network namespace (ENOENT)",
+		 NO_SUCH_NAPI, NO_SUCH_NAPI);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --id %u", NO_SUCH_NAPI));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_EQ(0, strncmp(self->r.err, want, strlen(want))) TH_LOG("stderr: %s", self->r.err);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --dev nosuchdev0"));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err,
+			       "epoll-bp: device nosuchdev0: no such device in this network namespace (ENODEV)"))
+		TH_LOG("stderr: %s", self->r.err);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --dev lo"));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ("device lo has no NAPI instances (it is down, or its driver does not use NAPI)\n",
+		     self->r.out);
+	if (!self->has_set)
+		SKIP(return, "no napi-set (Linux 6.13+, or this patch)");
+	snprintf(want, sizeof(want),
+		 "epoll-bp: napi %u: napi-set: no NAPI instance with id %u in this network namespace (ENOENT)",
+		 NO_SUCH_NAPI, NO_SUCH_NAPI);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi set --id %u --defer-hard-irqs 1", NO_SUCH_NAPI));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_EQ(0, strncmp(self->r.err, want, strlen(want))) TH_LOG("stderr: %s", self->r.err);
+	EXPECT_STREQ("", self->r.out);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi set --dev lo --defer-hard-irqs 1"));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "epoll-bp: device lo: it has no NAPI instances"))
+		TH_LOG("stderr: %s", self->r.err);
+}
+
+TEST_F(napi, a_kernel_without_napi_set)
+{
+	if (self->has_set)
+		SKIP(return, "this kernel has napi-set");
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi set --id %u --defer-hard-irqs 1", self->id[0]));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err,
+			       "napi-set: this kernel has no netdev napi-set (Linux 6.13+, or this patch)"))
+		TH_LOG("stderr: %s", self->r.err);
+}
+
 /* ------------------------------------------------------------------ */
 /* Against a server on a netdevsim port: its behaviour changes.        */
 
@@ -754,6 +1153,62 @@ TEST_F(busy, set_switches_busy_polling_on_and_off_in_a_running_server)
 		       BUSY_USECS);
 	EXPECT_GE(WINDOW_MS / 10, off)
 		TH_LOG("busy_poll_usecs=0 again: the server sleeps again");
+}
+
+/* nsim_in_ns() callback: a netdev genl socket in that netns, for the
+ * independent reader.
+ */
+struct genl_open_arg {
+	int family;
+};
+
+static int genl_open_here(void *arg)
+{
+	return ebp_genl_open(&((struct genl_open_arg *)arg)->family);
+}
+
+TEST_F(busy, napi_show_names_the_napi_behind_a_servers_socket)
+{
+	struct server *s = &self->srv;
+	struct genl_open_arg g;
+	char want[512], line[64];
+	socklen_t len = sizeof(__u32);
+	struct ebp_napi n;
+	__u32 id = 0;
+	int fd;
+
+	/* The server's UDP socket is ours too: the same number in it. */
+	snprintf(want, sizeof(want),
+		 "fd %d: napi_id=0 (no packet has come in through a NAPI device yet)\n",
+		 self->nsim.sock[1]);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --pid %d --fd %d", s->pid, s->ep));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(want, self->r.out);
+
+	ASSERT_EQ(0, poke(self));
+	ASSERT_EQ(0, getsockopt(self->nsim.sock[1], SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, &len));
+	ASSERT_NE(0, id) TH_LOG("a datagram through netdevsim marks the socket with its NAPI");
+	fd = nsim_in_ns(&self->nsim, 1, genl_open_here, &g);
+	if (fd == -ENOENT)
+		SKIP(return, "no netdev generic netlink family");
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ebp_napi_get(fd, g.family, id, &n));
+	close(fd);
+	snprintf(want, sizeof(want), "fd %d: napi_id=%u\n", self->nsim.sock[1], id);
+	napi_line(want, sizeof(want), &n, self->nsim.port[1]);
+
+	/* epoll-bp runs in the initial netns, the socket is in another. */
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --pid %d --fd %d", s->pid, s->ep));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(want, self->r.out)
+		TH_LOG("the NAPI is asked for in the socket's network namespace");
+	EXPECT_STREQ("", self->r.err);
+
+	/* An epoll fd that watches nothing. */
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "napi show --pid %d --fd %d", s->pid, s->ep2));
+	EXPECT_EQ(0, self->r.status);
+	snprintf(line, sizeof(line), "fd %d of process %d watches no fds\n", s->ep2, s->pid);
+	EXPECT_STREQ(line, self->r.out);
 }
 
 TEST_HARNESS_MAIN

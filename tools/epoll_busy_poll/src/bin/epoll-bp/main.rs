@@ -2,6 +2,8 @@
 //! instance held by another, unmodified process, so busy polling can be
 //! switched on for a running server.  The instance is reached through
 //! `pidfd_open` + `pidfd_getfd`, then `EPIOCGPARAMS` / `EPIOCSPARAMS`.
+//! `epoll-bp napi` (the `napi` module) shows and sets the per-NAPI settings
+//! busy polling works with, over generic netlink.
 //!
 //! Exit status: 0 on success, 1 when something failed (with a message
 //! saying what and what to do), 2 on a usage error.
@@ -15,18 +17,27 @@ use epoll_busy_poll::{
     errno_name, get_params, params, set_params, show_fields, EpollParams, NAPI_POLL_WEIGHT,
 };
 
+mod napi;
+
 const HELP: &str = "\
-Usage: epoll-bp <COMMAND> --pid PID [OPTIONS]
+Usage: epoll-bp <COMMAND> [OPTIONS]
 
 Read and set the per-epoll NAPI busy-poll parameters (EPIOCGPARAMS and
 EPIOCSPARAMS, Linux >= 6.9) of an epoll instance held by another process,
-so busy polling can be switched on for a server without changing it.
+so busy polling can be switched on for a server without changing it; and
+the per-NAPI settings busy polling works with (netdev netlink family).
 
 Commands:
   get   --pid PID --fd FD      show the parameters of epoll fd FD of PID
   set   --pid PID --fd FD [--usecs USECS] [--budget BUDGET] [--prefer 0|1]
                                change them; fields not given keep their value
   list  --pid PID              show every epoll fd of PID with its parameters
+  napi show [--dev IFNAME | --ifindex N | --id ID | --pid PID --fd FD]
+                               show NAPI instances: of a device, or those
+                               behind the sockets epoll fd FD of PID watches
+  napi set --id ID|--dev IFNAME|--ifindex N [--defer-hard-irqs N]
+           [--gro-flush-timeout NS] [--irq-suspend-timeout NS]
+                               change per-NAPI settings, then show them
 
 Options:
   -h, --help     show this help, or a command's (epoll-bp set --help)
@@ -34,10 +45,13 @@ Options:
 
 Output, one line per epoll fd:
   fd 5: busy_poll_usecs=50 busy_poll_budget=8 prefer_busy_poll=0
+or per NAPI instance ('epoll-bp napi show --help' says more):
+  napi 8193: dev=eth0 ifindex=2 irq=35 pid=none defer_hard_irqs=0 ...
 
 Rights: taking a descriptor of another process (pidfd_getfd) needs
 ptrace-attach rights over it: the same user, with kernel.yama.ptrace_scope
-allowing it, or CAP_SYS_PTRACE.  A budget above 64 needs CAP_NET_ADMIN.
+allowing it, or CAP_SYS_PTRACE.  A budget above 64 needs CAP_NET_ADMIN,
+and so does 'napi set'.
 
 Exit status: 0 on success, 1 if an operation failed, 2 on a usage error.
 ";
@@ -423,6 +437,9 @@ fn list(process: &Process) -> Result<(), Failure> {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("napi") {
+        return napi::main(&argv);
+    }
     match parse(&argv) {
         Ok(Request::Help(text)) => {
             print!("{text}");
