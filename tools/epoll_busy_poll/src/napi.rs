@@ -409,6 +409,33 @@ fn ack_attrs(attrs: &GenlBuffer<NlmsgerrAttr, Buffer>) -> ExtAck {
     )
 }
 
+/// What one message of an answer means for the request.
+enum Step<P> {
+    /// A message of the answer: more may follow.
+    More(P),
+    /// The ACK of a do request, or the `NLMSG_DONE` of a dump: no more.
+    Done,
+}
+
+/// Reads one message of the answer to `op`: the kernel's errno (with its
+/// extended ACK) in an `NLMSG_ERROR`, or in the `NLMSG_DONE` of a dump
+/// that failed, is an [`Error::Kernel`].
+fn step<P: Clone>(op: Op, payload: &NlPayload<u16, P>) -> Result<Step<P>, Error> {
+    let refused = |errno: libc::c_int, ack| Error::Kernel {
+        op,
+        errno: errno.checked_neg().unwrap_or(libc::EIO),
+        ack,
+    };
+    match payload {
+        NlPayload::Payload(p) => Ok(Step::More(p.clone())),
+        NlPayload::Err(err) => Err(refused(*err.error(), ack_attrs(err.ext_ack()))),
+        NlPayload::DumpExtAck(err) if *err.error() != 0 => {
+            Err(refused(*err.error(), ack_attrs(err.ext_ack())))
+        }
+        NlPayload::Ack(_) | NlPayload::DumpExtAck(_) | NlPayload::Empty => Ok(Step::Done),
+    }
+}
+
 /// How long to wait for the kernel's answer.
 const ANSWER_TIMEOUT_SECS: libc::time_t = 5;
 
@@ -554,26 +581,9 @@ impl Netdev {
                 if *answer.nl_seq() != seq {
                     continue; // an answer to an earlier request
                 }
-                match answer.nl_payload() {
-                    NlPayload::Payload(p) => found.push(p.clone()),
-                    NlPayload::Err(err) => {
-                        return Err(Error::Kernel {
-                            op,
-                            errno: err.error().checked_neg().unwrap_or(libc::EIO),
-                            ack: ack_attrs(err.ext_ack()),
-                        })
-                    }
-                    // The NLMSG_DONE of a dump, with its errno if it failed.
-                    NlPayload::DumpExtAck(err) if *err.error() != 0 => {
-                        return Err(Error::Kernel {
-                            op,
-                            errno: err.error().checked_neg().unwrap_or(libc::EIO),
-                            ack: ack_attrs(err.ext_ack()),
-                        })
-                    }
-                    NlPayload::Ack(_) | NlPayload::DumpExtAck(_) | NlPayload::Empty => {
-                        return Ok(found)
-                    }
+                match step(op, answer.nl_payload())? {
+                    Step::More(p) => found.push(p),
+                    Step::Done => return Ok(found),
                 }
             }
         }
@@ -986,6 +996,77 @@ mod tests {
         );
         assert!(kernel(Op::NapiSet(1), libc::EINVAL, Some("bad"))
             .ends_with("up to 2147483647; the kernel says \"bad\""));
+    }
+
+    /// A netlink message: header (type, flags, seq 1, pid 77), payload.
+    fn nlmsg(kind: u16, flags: u16, payload: &[u8]) -> Vec<u8> {
+        let mut v = ((16 + payload.len()) as u32).to_ne_bytes().to_vec();
+        v.extend(kind.to_ne_bytes());
+        v.extend(flags.to_ne_bytes());
+        v.extend(1u32.to_ne_bytes());
+        v.extend(77u32.to_ne_bytes());
+        v.extend(payload);
+        v
+    }
+
+    type Answer = neli::nl::Nlmsghdr<u16, Genlmsghdr<Command, NapiAttr>>;
+
+    fn parse_answer(bytes: &[u8]) -> Answer {
+        use neli::FromBytes;
+        Answer::from_bytes(&mut Cursor::new(bytes)).unwrap()
+    }
+
+    #[test]
+    fn a_refused_request_keeps_the_kernels_extack() {
+        // What Linux answers a napi-set of defer-hard-irqs 0xffffffff with
+        // NETLINK_EXT_ACK on: NLMSG_ERROR with NLM_F_ACK_TLVS, the request
+        // echoed whole, then the message, offset and policy TLVs.
+        let mut request = vec![14u8, 1, 0, 0];
+        request.extend(nla(2, &8193u32.to_ne_bytes()));
+        request.extend(nla(5, &u32::MAX.to_ne_bytes()));
+        let mut payload = (-libc::ERANGE).to_ne_bytes().to_vec();
+        payload.extend(nlmsg(0x24, 0x5, &request));
+        payload.extend(nla(1, b"integer out of range\0"));
+        payload.extend(nla(2, &36u32.to_ne_bytes()));
+        payload.extend(nla(0x8004, &nla(5, &(i32::MAX as u64).to_ne_bytes())));
+        let answer = parse_answer(&nlmsg(2, 0x200, &payload));
+        match step(Op::NapiSet(8193), answer.nl_payload()) {
+            Err(e) => assert_eq!(
+                e.to_string(),
+                "numerical result out of range (ERANGE); the kernel says \"integer out of range\""
+            ),
+            Ok(_) => panic!("an NLMSG_ERROR is no success"),
+        }
+    }
+
+    #[test]
+    fn answers_end_at_the_ack_or_the_done() {
+        // napi-get's answer, then the ACK of the do request.
+        let mut reply = vec![11u8, 1, 0, 0];
+        reply.extend(nla(2, &8193u32.to_ne_bytes()));
+        let answer = parse_answer(&nlmsg(0x24, 0, &reply));
+        assert!(matches!(
+            step(Op::NapiGet(8193), answer.nl_payload()),
+            Ok(Step::More(_))
+        ));
+        let mut ack = 0i32.to_ne_bytes().to_vec();
+        ack.extend(nlmsg(0x24, 0x5, &[]));
+        let answer = parse_answer(&nlmsg(2, 0x100, &ack));
+        assert!(matches!(
+            step(Op::NapiGet(8193), answer.nl_payload()),
+            Ok(Step::Done)
+        ));
+        // The NLMSG_DONE of a dump: its errno, 0 or not.
+        let done = parse_answer(&nlmsg(3, 0x2, &0i32.to_ne_bytes()));
+        assert!(matches!(
+            step(Op::NapiDump(None), done.nl_payload()),
+            Ok(Step::Done)
+        ));
+        let failed = parse_answer(&nlmsg(3, 0x2, &(-libc::ENODEV).to_ne_bytes()));
+        match step(Op::NapiDump(Some(9)), failed.nl_payload()) {
+            Err(e) => assert_eq!(e.errno(), Some(libc::ENODEV)),
+            Ok(_) => panic!("a failed dump is no success"),
+        }
     }
 
     #[test]
