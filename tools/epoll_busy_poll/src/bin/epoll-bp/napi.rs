@@ -432,6 +432,7 @@ fn watched(
         ));
     }
     match incoming_napi_id(&copy) {
+        Ok(0) => Ok(Watched::Socket(0, None)),
         Ok(id) => Ok(Watched::Socket(id, socket_netns(&copy).ok())),
         Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => {
             let kind = fd_kind(&copy).unwrap_or_else(|_| "?".into());
