@@ -3,9 +3,10 @@
  * A linked pair of netdevsim ports, one in each of two new network
  * namespaces, with UDP sockets behind them: packets between the two go
  * through netdevsim's NAPI instances, so the receiving sockets carry NAPI
- * IDs and epoll can busy poll them.  Shared by epoll_bp_napi.c and
- * epoll_bp_fuzz.c.  Needs root in the initial network namespace, and
- * _GNU_SOURCE defined before the first #include (for setns and unshare).
+ * IDs and epoll can busy poll them (TCP helpers at the end).  Shared by
+ * the epoll_bp_*.c tests that need traffic.  Needs root in the initial
+ * network namespace, and _GNU_SOURCE defined before the first #include
+ * (for setns and unshare).
  */
 #ifndef EPOLL_BP_NSIM_H
 #define EPOLL_BP_NSIM_H
@@ -244,6 +245,49 @@ static inline int nsim_in_ns(struct nsim_pair *p, int i,
 	if (setns(p->init_ns, CLONE_NEWNET))
 		return -errno;
 	return ret;
+}
+
+/* TCP over the pair, through nsim_in_ns(), which creates the socket in a
+ * side's netns (it stays there): nsim_tcp_listen() listens on
+ * 192.0.2.@host:@port, nsim_tcp_connect() connects to it (blocking).
+ * Both take a struct nsim_tcp and return 0 or -errno, the socket in @fd.
+ */
+struct nsim_tcp {
+	int host, port;		/* the listening side's address */
+	int fd;
+};
+
+static inline int nsim_tcp_socket(struct nsim_tcp *t, int listening)
+{
+	struct sockaddr_in sin = nsim_addr(t->host, t->port);
+	int one = 1, ret = 0;
+
+	t->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (t->fd < 0)
+		return -errno;
+	if (listening) {
+		if (setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+		    bind(t->fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+		    listen(t->fd, 1))
+			ret = -errno;
+	} else if (connect(t->fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		ret = -errno;
+	}
+	if (ret) {
+		close(t->fd);
+		t->fd = -1;
+	}
+	return ret;
+}
+
+static inline int nsim_tcp_listen(void *arg)
+{
+	return nsim_tcp_socket(arg, 1);
+}
+
+static inline int nsim_tcp_connect(void *arg)
+{
+	return nsim_tcp_socket(arg, 0);
 }
 
 #endif /* EPOLL_BP_NSIM_H */
