@@ -21,6 +21,12 @@
 //! parameters of any instance turn busy polling on ([`BusyPoll::set`],
 //! [`ep_busy_poll_release`]).
 //!
+//! An instance that prefers busy polling also suspends the interrupts of the
+//! NAPI instance it polls while it keeps finding events (Linux 6.13's IRQ
+//! suspension): [`ep_busy_poll_suspend`] after `epoll_wait()` delivered
+//! events, [`ep_busy_poll_resume`] when a busy loop found none, and
+//! [`ep_busy_poll_release`] when the instance goes away.
+//!
 //! The behaviour is that of the C implementation it replaces, errno for
 //! errno.  [`ep_busy_poll_timed_out`] runs inside the busy loop and the
 //! others but the ioctl under the wakeup path's locks: they must never block
@@ -66,6 +72,8 @@ check_prototype!(
     ep_busy_poll_timed_out,
     ep_busy_poll_napi,
     ep_busy_poll_params,
+    ep_busy_poll_suspend,
+    ep_busy_poll_resume,
     ep_busy_poll_release,
 );
 
@@ -143,7 +151,8 @@ fn user_params(arg: c_ulong) -> UserSlice {
 }
 
 /// The on-rule: whether the instance busy polls, because it has
-/// `busy_poll_usecs` set or `net.core.busy_poll` is on.
+/// `busy_poll_usecs` set, prefers busy polling, or `net.core.busy_poll` is
+/// on.
 ///
 /// # Safety
 ///
@@ -233,19 +242,64 @@ pub unsafe extern "C" fn ep_busy_poll_params(
     };
 }
 
-/// The instance is being freed: if it was counted among the users of
-/// `ep_busy_poll_used`, it no longer is.  C calls this only while the key is
-/// on (else no instance is counted).
+/// `epoll_wait()` has just delivered events: if the instance prefers busy
+/// polling and busy polls NAPI instance `napi_id`, hold that instance's
+/// interrupts off for its `irq-suspend-timeout`, so the application finds
+/// the next events by busy polling.  C calls this only while
+/// `ep_busy_poll_used` is on (else no instance prefers busy polling).
+///
+/// # Safety
+///
+/// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
+/// - Called in process context.
+#[no_mangle]
+pub unsafe extern "C" fn ep_busy_poll_suspend(bp: *const bindings::ep_busy_poll, napi_id: c_uint) {
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
+    let state = unsafe { BusyPoll::from_raw(bp) };
+    if let Some(napi_id) = state.irq_suspension_target(napi_id) {
+        busy_poll::napi_suspend_irqs(napi_id);
+    }
+}
+
+/// A busy loop on NAPI instance `napi_id` ended without events: if the
+/// instance prefers busy polling, let that NAPI instance's interrupts back
+/// in now rather than when its suspension times out.  C then forgets the
+/// NAPI ID.
+///
+/// # Safety
+///
+/// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
+/// - Called in process context with interrupts enabled.
+#[no_mangle]
+pub unsafe extern "C" fn ep_busy_poll_resume(bp: *const bindings::ep_busy_poll, napi_id: c_uint) {
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
+    let state = unsafe { BusyPoll::from_raw(bp) };
+    if let Some(napi_id) = state.irq_suspension_target(napi_id) {
+        busy_poll::napi_resume_irqs(napi_id);
+    }
+}
+
+/// The instance is being freed: the interrupts of NAPI instance `napi_id`,
+/// which it may have suspended, come back (as in [`ep_busy_poll_resume`]),
+/// and if it was counted among the users of `ep_busy_poll_used`, it no
+/// longer is.  C calls this only while the key is on (else no instance is
+/// counted or prefers busy polling).
 ///
 /// # Safety
 ///
 /// - `bp` points to the `busy_poll` member of a `struct eventpoll` that
 ///   `ep_free()` is freeing: no ioctl can run on it any more.
-/// - Called in process context, where the caller may sleep.
+/// - Called in process context with interrupts enabled, where the caller may
+///   sleep.
 #[no_mangle]
-pub unsafe extern "C" fn ep_busy_poll_release(bp: *mut bindings::ep_busy_poll) {
+pub unsafe extern "C" fn ep_busy_poll_release(bp: *mut bindings::ep_busy_poll, napi_id: c_uint) {
     // SAFETY: The caller guarantees `bp` points to the state of an instance
     // that is still allocated, which only `BusyPoll` accesses.
     let state = unsafe { BusyPoll::from_raw(bp) };
+    if let Some(napi_id) = state.irq_suspension_target(napi_id) {
+        busy_poll::napi_resume_irqs(napi_id);
+    }
     state.release(used_key());
 }

@@ -23,7 +23,7 @@ use kernel::{
 
 use crate::{
     ep_busy_poll_get_params, ep_busy_poll_on, ep_busy_poll_params, ep_busy_poll_release,
-    ep_busy_poll_set_params, ep_busy_poll_timed_out,
+    ep_busy_poll_resume, ep_busy_poll_set_params, ep_busy_poll_suspend, ep_busy_poll_timed_out,
     rules::{self, EpollParams, Params},
     state::{BusyPoll, Users},
     used_key,
@@ -174,25 +174,53 @@ fn on_rule_is_or(_test: *mut kunit) {
             on
         }
     };
-    check!(!rules::busy_loop_on(0, sysctl(false)));
-    check!(rules::busy_loop_on(0, sysctl(true)));
+    check!(!rules::busy_loop_on(0, false, sysctl(false)));
+    check!(rules::busy_loop_on(0, false, sysctl(true)));
     check!(asked.get() == 2);
-    // With usecs set the sysctl does not matter and is not read.
-    check!(rules::busy_loop_on(1, sysctl(false)));
-    check!(rules::busy_loop_on(50, sysctl(true)));
+    // With usecs set, or the preference (since Linux 6.13), the sysctl does
+    // not matter and is not read.
+    check!(rules::busy_loop_on(1, false, sysctl(false)));
+    check!(rules::busy_loop_on(50, false, sysctl(true)));
+    check!(rules::busy_loop_on(0, true, sysctl(false)));
+    check!(rules::busy_loop_on(50, true, sysctl(false)));
     check!(asked.get() == 2);
 }
 
-fn state_on_rule_follows_usecs(_test: *mut kunit) {
+fn state_on_rule_follows_usecs_and_prefer(_test: *mut kunit) {
     let state = BusyPoll::new();
     let users = Counter::default();
     check!(!state.busy_loop_on(|| false));
     check!(state.busy_loop_on(|| true));
     check!(state.set(&params(1, 0, 0), || false, &users).is_ok());
     check!(state.busy_loop_on(|| false));
-    // Budget and preference alone do not turn busy polling on.
-    check!(state.set(&params(0, 64, 1), || false, &users).is_ok());
+    // The preference alone turns busy polling on.
+    check!(state.set(&params(0, 0, 1), || false, &users).is_ok());
+    check!(state.busy_loop_on(|| false));
+    // The budget alone does not.
+    check!(state.set(&params(0, 64, 0), || false, &users).is_ok());
     check!(!state.busy_loop_on(|| false));
+}
+
+fn irq_suspension_needs_prefer_and_a_napi_id(_test: *mut kunit) {
+    let min = busy_poll::MIN_NAPI_ID;
+    // IDs below MIN_NAPI_ID are sender CPUs, not NAPI instances.
+    check!(rules::irq_suspension_target(true, 0).is_none());
+    check!(rules::irq_suspension_target(true, min - 1).is_none());
+    check!(rules::irq_suspension_target(true, min) == Some(min));
+    check!(rules::irq_suspension_target(true, u32::MAX) == Some(u32::MAX));
+    // Without the preference, never: busy polling by usecs or the sysctl
+    // leaves the device's interrupts alone.
+    check!(rules::irq_suspension_target(false, min).is_none());
+    check!(rules::irq_suspension_target(false, u32::MAX).is_none());
+    let state = BusyPoll::new();
+    let users = Counter::default();
+    check!(state.irq_suspension_target(min + 5).is_none());
+    check!(state.set(&params(0, 16, 1), || false, &users).is_ok());
+    check!(state.irq_suspension_target(min + 5) == Some(min + 5));
+    check!(state.irq_suspension_target(0).is_none());
+    check!(state.set(&params(200, 16, 0), || false, &users).is_ok());
+    check!(state.irq_suspension_target(min + 5).is_none());
+    state.release(&users);
 }
 
 fn zero_budget_means_busy_poll_budget(_test: *mut kunit) {
@@ -254,19 +282,22 @@ fn instances_with_params_are_counted_once(_test: *mut kunit) {
     let state = BusyPoll::new();
     let users = Counter::default();
     check!(!state.counted());
-    // Budget and preference alone do not turn busy polling on: not counted.
-    check!(state.set(&params(0, 16, 1), || false, &users).is_ok());
+    // The budget alone does not turn busy polling on: not counted.
+    check!(state.set(&params(0, 16, 0), || false, &users).is_ok());
     check!(users.0.get() == 0 && !state.counted());
     // usecs does; each instance counts once however often it is set.
     check!(state.set(&params(50, 0, 0), || false, &users).is_ok());
     check!(users.0.get() == 1 && state.counted());
     check!(state.set(&params(7, 16, 1), || false, &users).is_ok());
     check!(users.0.get() == 1);
+    // So does the preference alone.
+    check!(state.set(&params(0, 16, 1), || false, &users).is_ok());
+    check!(users.0.get() == 1 && state.counted());
     // A refused set changes nothing, the count included.
     check!(state.set(&params(0, 0, 2), || true, &users) == Err(EINVAL));
     check!(users.0.get() == 1);
-    // usecs 0: out of the count; again, and it does not count twice.
-    check!(state.set(&params(0, 64, 1), || false, &users).is_ok());
+    // Neither: out of the count; again, and it does not count twice.
+    check!(state.set(&params(0, 64, 0), || false, &users).is_ok());
     check!(users.0.get() == 0 && !state.counted());
     check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
     check!(users.0.get() == 0);
@@ -365,10 +396,10 @@ fn entry_points_set_get_and_count(test: *mut kunit) {
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
     check!(used_key().is_enabled());
 
-    // Without usecs the key goes off again: with jump labels after its rate
-    // limit (a second), unless someone needs it meanwhile; without them at
-    // once (there is no code to patch).
-    check!(user(8).writer().write(&params(0, 128, 1)).is_ok());
+    // Without usecs and preference the key goes off again: with jump labels
+    // after its rate limit (a second), unless someone needs it meanwhile;
+    // without them at once (there is no code to patch).
+    check!(user(8).writer().write(&params(0, 128, 0)).is_ok());
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
     check!(used_key().is_enabled() == cfg!(CONFIG_JUMP_LABEL));
     check!(user(8).writer().write(&params(3, 0, 0)).is_ok());
@@ -378,12 +409,24 @@ fn entry_points_set_get_and_count(test: *mut kunit) {
     used_key().flush();
     check!(!used_key().is_enabled());
 
+    // The preference alone turns the key on.
+    check!(user(8).writer().write(&params(0, 0, 1)).is_ok());
+    check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
+    check!(used_key().is_enabled());
+    // Suspending and resuming a NAPI ID no device has is harmless (no
+    // device here has any: the NAPI side is tested from userspace).
+    // SAFETY: `bp` is a live state; KUnit's kthread has interrupts on.
+    unsafe {
+        ep_busy_poll_suspend(&bp, u32::MAX);
+        ep_busy_poll_resume(&bp, u32::MAX);
+    }
+
     // Freed with parameters: the key goes off too.
     check!(user(8).writer().write(&params(1, 0, 0)).is_ok());
     check!(ioctl(&mut bp, rules::EPIOCSPARAMS, addr) == 0);
     check!(used_key().is_enabled());
     // SAFETY: `bp` is not used by anything else; it is "freed" after this.
-    unsafe { ep_busy_poll_release(&mut bp) };
+    unsafe { ep_busy_poll_release(&mut bp, 0) };
     used_key().flush();
     check!(!used_key().is_enabled());
 }
@@ -468,7 +511,8 @@ kunit_cases![
     rejected_set_changes_nothing,
     get_zeroes_the_pad,
     on_rule_is_or,
-    state_on_rule_follows_usecs,
+    state_on_rule_follows_usecs_and_prefer,
+    irq_suspension_needs_prefer_and_a_napi_id,
     zero_budget_means_busy_poll_budget,
     timeout_uses_instance_usecs_when_set,
     timeout_falls_back_to_sysctl,

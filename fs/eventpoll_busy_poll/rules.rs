@@ -10,7 +10,7 @@ use core::mem::{offset_of, size_of};
 
 use kernel::{
     error::{code::*, Result},
-    ffi::c_ulong,
+    ffi::{c_uint, c_ulong},
     net::busy_poll,
     types::{AsBytes, FromBytes},
     uapi,
@@ -92,11 +92,11 @@ pub struct Params {
 
 impl Params {
     /// Whether these parameters alone turn busy polling on: the on-rule
-    /// ([`busy_loop_on`]) without `net.core.busy_poll`.  Budget and
-    /// preference only shape a busy poll that something else turned on.
+    /// ([`busy_loop_on`]) without `net.core.busy_poll`.  The budget alone
+    /// only shapes a busy poll that something else turned on.
     #[inline]
     pub fn turn_busy_polling_on(self) -> bool {
-        busy_loop_on(self.usecs, || false)
+        busy_loop_on(self.usecs, self.prefer, || false)
     }
 }
 
@@ -138,12 +138,30 @@ pub fn validate(raw: &EpollParams, may_exceed_weight: impl FnOnce() -> bool) -> 
     })
 }
 
-/// The on-rule: busy poll when the instance has `usecs` set OR the
-/// `net.core.busy_poll` sysctl is on.  `sysctl_on` is asked only when
-/// `usecs` is 0.
+/// The on-rule: busy poll when the instance has `usecs` set OR prefers busy
+/// polling OR the `net.core.busy_poll` sysctl is on (Linux 6.13's rule; a
+/// preference alone used to only shape a busy poll turned on otherwise).
+/// `sysctl_on` is asked only when neither parameter decides.
 #[inline]
-pub fn busy_loop_on(usecs: u32, sysctl_on: impl FnOnce() -> bool) -> bool {
-    usecs != 0 || sysctl_on()
+pub fn busy_loop_on(usecs: u32, prefer: bool, sysctl_on: impl FnOnce() -> bool) -> bool {
+    usecs != 0 || prefer || sysctl_on()
+}
+
+/// The NAPI instance whose interrupts an epoll instance suspends after
+/// delivering events, and resumes when a busy loop finds none or the
+/// instance goes away: the one it busy polls (`napi_id`), if it prefers busy
+/// polling and has a NAPI ID at all (IDs below
+/// [`busy_poll::MIN_NAPI_ID`] are sender CPUs, not NAPI instances).
+///
+/// Whether the suspension does anything is the NAPI instance's business:
+/// its `irq-suspend-timeout` (netdev netlink) must be non-zero.
+#[inline]
+pub fn irq_suspension_target(prefer: bool, napi_id: c_uint) -> Option<c_uint> {
+    if prefer && napi_id >= busy_poll::MIN_NAPI_ID {
+        Some(napi_id)
+    } else {
+        None
+    }
 }
 
 /// The NAPI budget to poll with: the instance's, or [`BUSY_POLL_BUDGET`]

@@ -7,7 +7,12 @@ use core::sync::atomic::{
     Ordering::{AcqRel, Acquire, Relaxed},
 };
 
-use kernel::{bindings, error::Result, ffi::c_ulong, jump_label::StaticKeyFalseDeferred};
+use kernel::{
+    bindings,
+    error::Result,
+    ffi::{c_uint, c_ulong},
+    jump_label::StaticKeyFalseDeferred,
+};
 
 use crate::rules::{self, EpollParams, Params};
 
@@ -197,7 +202,15 @@ impl BusyPoll {
     /// Whether this instance busy polls; see [`rules::busy_loop_on`].
     #[inline]
     pub fn busy_loop_on(&self, sysctl_on: impl FnOnce() -> bool) -> bool {
-        rules::busy_loop_on(self.usecs.load(Relaxed), sysctl_on)
+        rules::busy_loop_on(self.usecs.load(Relaxed), self.prefer(), sysctl_on)
+    }
+
+    /// The NAPI instance whose interrupts this instance suspends and
+    /// resumes, given the NAPI ID it busy polls; see
+    /// [`rules::irq_suspension_target`].
+    #[inline]
+    pub fn irq_suspension_target(&self, napi_id: c_uint) -> Option<c_uint> {
+        rules::irq_suspension_target(self.prefer(), napi_id)
     }
 
     /// Whether a busy loop that started at `start` is over; see

@@ -27,7 +27,7 @@ struct ep_busy_poll {
 
 /*
  * On while the parameters of any epoll instance turn busy polling on (a
- * busy_poll_usecs, as of now); the Rust code counts those instances.  While
+ * busy_poll_usecs or prefer_busy_poll); the Rust code counts those instances.  While
  * it is off, fs/eventpoll.c skips the calls into Rust that could only answer
  * "no busy polling" or "nothing to do".
  * Rate-limited: it goes off a second after the last such instance is gone,
@@ -44,6 +44,8 @@ void ep_busy_poll_napi(const struct ep_busy_poll *bp, unsigned int napi_id,
 		       bool (*loop_end)(void *, unsigned long), void *arg);
 void ep_busy_poll_params(const struct ep_busy_poll *bp,
 			 struct epoll_params *out);
-void ep_busy_poll_release(struct ep_busy_poll *bp);
+void ep_busy_poll_suspend(const struct ep_busy_poll *bp, unsigned int napi_id);
+void ep_busy_poll_resume(const struct ep_busy_poll *bp, unsigned int napi_id);
+void ep_busy_poll_release(struct ep_busy_poll *bp, unsigned int napi_id);
 
 #endif /* _LINUX_EVENTPOLL_BUSY_POLL_H */

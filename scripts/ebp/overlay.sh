@@ -2,9 +2,10 @@
 # Make the patched source tree: the pristine tree plus this repository's
 # overlay.  Both kernel variants build out of tree (O=) from this one tree.
 #
-# The overlay is every file under fs/ rust/ include/ Documentation/ and
-# tools/testing/, and MAINTAINERS.patch: a FILE.patch is a unified diff
-# against the pristine FILE, anything else is a new file at its kernel path.  The top-level Kconfig
+# The overlay is every file under fs/ net/ rust/ include/ Documentation/
+# tools/include/ and tools/testing/, and MAINTAINERS.patch: a FILE.patch is
+# a unified diff against the pristine FILE, anything else is a new file at
+# its kernel path.  The top-level Kconfig
 # becomes fs/eventpoll_busy_poll/Kconfig.  Only files whose content changed
 # are written, so an incremental build rebuilds only what was edited.
 . "$(dirname "$0")/common.sh"
@@ -39,7 +40,7 @@ while IFS= read -r f; do
 		;;
 	*) install -D -m 644 "$f" "$stage/$f" ;;
 	esac
-done < <(find fs rust include Documentation tools/testing MAINTAINERS.patch -type f 2>/dev/null | sort)
+done < <(find fs net rust include Documentation tools/include tools/testing MAINTAINERS.patch -type f 2>/dev/null | sort)
 
 changed=0
 (cd "$stage" && find . -type f | sed 's|^\./||' | sort) >"$stage.list"

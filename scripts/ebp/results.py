@@ -16,7 +16,8 @@ from typing import Dict, List, Tuple
 # Rust entry points that must be in the Rust kernel and nowhere else.
 RUST_SYMBOLS = ['ep_busy_poll_set_params', 'ep_busy_poll_get_params',
                 'ep_busy_poll_on', 'ep_busy_poll_params', 'ep_busy_poll_timed_out',
-                'ep_busy_poll_napi', 'ep_busy_poll_release']
+                'ep_busy_poll_napi', 'ep_busy_poll_suspend', 'ep_busy_poll_resume',
+                'ep_busy_poll_release']
 # The C ioctl handler the Rust code replaces.
 C_ONLY_SYMBOL = 'ep_eventpoll_bp_ioctl'
 KUNIT_SUITE = 'epoll_busy_poll_rust'

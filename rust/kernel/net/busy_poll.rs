@@ -3,8 +3,9 @@
 //! NAPI busy polling.
 //!
 //! The primitives a busy-polling caller needs: the system-wide
-//! `net.core.busy_poll` setting, the busy-poll clock and its timeout, and the
-//! busy loop itself.  The static inline functions of the C header are
+//! `net.core.busy_poll` setting, the busy-poll clock and its timeout, the
+//! busy loop itself, and the suspension of a NAPI instance's interrupts while
+//! an application that prefers busy polling keeps finding work.  The static inline functions of the C header are
 //! reimplemented here (each a load or two), so a busy loop does not pay a
 //! call into a helper on every spin.
 //!
@@ -121,4 +122,38 @@ pub unsafe fn napi_busy_loop(
     // called with `arg` for the duration of the loop; `napi_busy_loop()`
     // looks `napi_id` up itself and copes with any value.
     unsafe { bindings::napi_busy_loop(napi_id, loop_end, arg, prefer, budget) }
+}
+
+/// Holds the interrupts of NAPI instance `napi_id` off for its
+/// `irq-suspend-timeout` (netdev netlink): `napi_suspend_irqs()`.
+///
+/// For a task that prefers busy polling and has just found work: the
+/// instance's watchdog timer is armed with that timeout, so the device's
+/// interrupts stay off until the task busy polls again (each poll that finds
+/// work extends the suspension) or the timer fires.  Does nothing when the
+/// timeout is 0 or no device has `napi_id`.
+///
+/// Call it from process context.
+#[inline]
+pub fn napi_suspend_irqs(napi_id: c_uint) {
+    // SAFETY: `napi_suspend_irqs()` looks `napi_id` up under RCU and copes
+    // with any value.
+    unsafe { bindings::napi_suspend_irqs(napi_id) }
+}
+
+/// Ends a suspension that [`napi_suspend_irqs`] began, before its timeout:
+/// `napi_resume_irqs()`.
+///
+/// Schedules the instance, so that softirq polls it again and its driver
+/// turns the interrupts back on once a poll finds no more work.  Does
+/// nothing when the instance's `irq-suspend-timeout` is 0 (a suspension
+/// begun before it was set to 0 ends with the watchdog) or no device has
+/// `napi_id`.
+///
+/// Call it from process context, with interrupts enabled.
+#[inline]
+pub fn napi_resume_irqs(napi_id: c_uint) {
+    // SAFETY: `napi_resume_irqs()` looks `napi_id` up under RCU and copes
+    // with any value; the context is documented above.
+    unsafe { bindings::napi_resume_irqs(napi_id) }
 }
