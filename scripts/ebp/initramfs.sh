@@ -11,6 +11,9 @@ src=$EBP_CACHE/src/linux
 out=$EBP_CACHE/initramfs
 root=$out/root
 mkdir -p "$out"
+# One build at a time: two at once would interleave their test lists.
+exec 9>"$out/.lock"
+flock 9
 
 step "building the demo (tools/epoll_busy_poll, static)"
 target=x86_64-unknown-linux-gnu
