@@ -6,7 +6,9 @@
 # and the rest is its commit message.  A file an earlier patch brought in
 # and a later one changes: the later patch's part of it is NN-name.diff,
 # which is taken back off the final file (patch -R) to get the earlier
-# state.  00-cover-letter.txt is the cover letter (subject, blank line,
+# state; scripts/ebp/series_diffs.py writes the .diff files, and a patch
+# that only changes files of earlier patches has an empty "Files:" line.
+# 00-cover-letter.txt is the cover letter (subject, blank line,
 # body); excluded.txt lists the overlay files left out, each with why.
 #
 # Makes the commits in a throwaway git repository of the pristine tree
@@ -19,9 +21,11 @@
 # exactly one patch, the states between patches consistent, the final tree
 # equal to the overlay, the patch files applying to the base in order, a
 # Signed-off-by and a clean scripts/checkpatch.pl --strict (0 errors, 0
-# warnings) on every patch, the subjects, the base-commit: trailer, a
-# changelog entry for this version in the cover letter, and the
-# linux-fsdevel, netdev and rust-for-linux lists on every patch.  One
+# warnings; long lines in ynl-gen's output are shown but not counted) on
+# every patch, the .diff files up to date with the overlay,
+# the subjects, the base-commit: trailer, a changelog entry for this
+# version in the cover letter, and the linux-fsdevel, netdev and
+# rust-for-linux lists on every patch.  One
 # PASS/FAIL line per check; --counts FILE writes "PASSED FAILED 0" for
 # test.sh.  Exits non-zero on any failure.
 #
@@ -119,7 +123,8 @@ uncovered=() unmatched=() twice=()
 for k in $(seq 1 "$n"); do
 	text=${texts[k - 1]}
 	pats=$(sed -n '/^$/q; s/^Files: *//p' "$text")
-	[ -n "$pats" ] || die "${text#"$EBP_ROOT"/}: no Files: lines"
+	[ -n "$pats" ] || [ -f "${text%.txt}.diff" ] ||
+		die "${text#"$EBP_ROOT"/}: no Files: lines and no .diff"
 	set -f # the patterns are globs over the overlay, not over this directory
 	for pat in $pats; do
 		hit=0
@@ -144,6 +149,12 @@ check "every file of excluded.txt is in the overlay" "${#stale[@]}" "not in the 
 check "every overlay file is in a patch (${#overlay[@]} files, ${#excluded[@]} excluded)" "${#uncovered[@]}" "not in any Files: line: ${uncovered[*]}"
 check "no file is brought in by two patches" "${#twice[@]}" "${twice[*]}"
 check "every Files: pattern matches an overlay file" "${#unmatched[@]}" "${unmatched[*]}"
+ok=0
+mkdir -p "$work"
+EBP_CACHE=$EBP_CACHE "$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/series_diffs.py" --check --no-overlay \
+	>"$work/series_diffs.log" 2>&1 || ok=1
+check "the .diff files are those scripts/ebp/series_diffs.py makes of the overlay" "$ok" \
+	"$(grep -v '^[0-9][0-9]-.*: [0-9]* lines:' "$work/series_diffs.log" | tr '\n' ' ')"
 
 # The tree after each patch, from the last back to the base: patch k's
 # diff comes off, its files go back to pristine (or away).
@@ -312,10 +323,20 @@ for p in "${patches[@]}"; do
 	log=$work/checkpatch/${name%.patch}.log
 	# checkpatch runs scripts/spdxcheck.py with the python3 in PATH, which
 	# needs apt's python3-ply and python3-git.
-	(cd "$repo" && PATH=$(dirname "$SYSTEM_PYTHON"):$PATH ./scripts/checkpatch.pl --strict "$p") >"$log" 2>&1 || true
+	(cd "$repo" && PATH=$(dirname "$SYSTEM_PYTHON"):$PATH ./scripts/checkpatch.pl --strict --show-types "$p") >"$log" 2>&1 || true
 	e='' w='' c=''
 	read -r e w c < <(sed -n 's/^total: \([0-9]*\) errors, \([0-9]*\) warnings, \([0-9]*\) checks.*/\1 \2 \3/p' "$log") || true
+	# Long lines in the files that tools/net/ynl/ynl-gen-c.py writes (they
+	# say "YNL-GEN") are the generator's, as in mainline, and a hand edit
+	# would be undone by ynl-regen.sh: shown, not counted.
+	generated=()
+	while IFS= read -r f; do
+		grep -q 'YNL-GEN' "$repo/$f" 2>/dev/null && generated+=("$f")
+	done < <(grep -A1 '^WARNING:LONG_LINE:' "$log" | sed -n 's/^#[0-9]*: FILE: \([^:]*\):.*/\1/p')
+	[ -z "$w" ] || w=$((w - ${#generated[@]}))
 	printf '%-60s %6s %8s %6s\n' "${name:0:60}" "${e:-?}" "${w:-?}" "${c:-?}"
+	[ "${#generated[@]}" = 0 ] ||
+		echo "    not counted: ${#generated[@]} long line(s) of ynl-gen output in ${generated[*]}"
 	[ "${c:-0}" = 0 ] || grep -A1 '^CHECK:' "$log" | grep -v '^--$' | sed 's/^/    /'
 	# A Python traceback: spdxcheck.py did not run, so neither did its checks.
 	grep -q "^Traceback" "$log" && e=$((${e:-0} + 1))
