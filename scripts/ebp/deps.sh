@@ -6,7 +6,9 @@
 # and the guest's output is lost; kmod's depmod, for a kernel with modules
 # (make vng-build's).  `deps.sh bench` also installs
 # what make bench plots with.  python3-git and python3-ply are for
-# scripts/spdxcheck.py, which checkpatch runs (make patch).
+# scripts/spdxcheck.py, which checkpatch runs (make patch); python3-yaml for
+# the tree's ynl CLI (tools/net/ynl/cli.py), which make test drives, and
+# iproute2 for the guests that run from the host's root.
 . "$(dirname "$0")/common.sh"
 
 APT_PACKAGES=(
@@ -15,7 +17,7 @@ APT_PACKAGES=(
 	qemu-system-x86 busybox-static cpio
 	flex bison bc libelf-dev libssl-dev make gcc xz-utils patch
 	gcc-multilib libc6-dev-i386 libcap-dev python3 python3-docutils
-	python3-git python3-ply
+	python3-git python3-ply python3-yaml iproute2
 	python3-venv udev kmod
 )
 [ "${1:-}" = bench ] && APT_PACKAGES+=(python3-matplotlib)

@@ -112,7 +112,7 @@ if [[ " $variants " == *" rust "* ]]; then
 	rm -f "$counts"
 	"$EBP_ROOT/scripts/ebp/vng.sh" "sh $EBP_ROOT/scripts/ebp/vng-guest.sh \
 		$EBP_CACHE/cargo/x86_64-unknown-linux-gnu/release/epoll-bp-demo \
-		$EBP_CACHE/initramfs/bin/epoll_busy_poll" >"$log" || rc=$?
+		$EBP_CACHE/initramfs/bin/epoll_busy_poll $EBP_CACHE/src/linux" >"$log" || rc=$?
 	PYTHONDONTWRITEBYTECODE=1 python3 "$EBP_ROOT/scripts/ebp/vng_results.py" --log "$log" --rc "$rc" \
 		--uname "$(cat "$EBP_CACHE/build/rust/include/config/kernel.release") $(sed -n \
 			's/.*UTS_VERSION "\(.*\)"/\1/p' "$EBP_CACHE/build/rust/include/generated/utsversion.h")" \
