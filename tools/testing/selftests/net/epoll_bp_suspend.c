@@ -11,14 +11,21 @@
  * with params (busy_poll_usecs 1000, budget 16, prefer_busy_poll 1), the
  * server's NAPIs set to defer-hard-irqs 100 and gro-flush-timeout 50 us,
  * without (irq-suspend-timeout 0) and with (20 ms) suspension: the bytes
- * must arrive, all of them and in order.
+ * must arrive, all of them and in order.  How many packets busy polling
+ * took off the NAPI is shown, not checked: netdevsim hands each packet to
+ * the receiving NAPI in the sender's softirq, and with the window updates
+ * and the data going back and forth on one CPU the server mostly finds
+ * data ready and does not spin at all.
  *
  * suspend.*: suspension seen from outside epoll, in a tracefs instance.
  * netdevsim ignores what napi_complete_done() answers, so the NAPI's
  * hrtimer is what shows it: napi_suspend_irqs() starts it (function
  * napi_watchdog) irq-suspend-timeout ahead.  With prefer_busy_poll and
  * a distinctive irq-suspend-timeout T, each epoll_wait() that delivers
- * events starts that timer T ahead; with T = 0, or on an instance
+ * events starts that timer T ahead, whether the datagram was there
+ * before the call (no busy loop runs: only napi_suspend_irqs() can start
+ * it then, and the trace shows no busy-poll napi_poll) or arrived during
+ * it; also with busy_poll_usecs 0.  With T = 0, or on an instance
  * without prefer_busy_poll, no timer is ever started T ahead (those with
  * the gro-flush-timeout G, another distinctive value, are).  Freeing a
  * suspended instance schedules the NAPI (napi_resume_irqs()): a
@@ -258,17 +265,22 @@ static uint64_t fnv1a(const unsigned char *buf, size_t len)
  */
 #define SEP "\n\t "
 
+/* BusyPollRxPackets of the netns it runs in (nsim_in_ns()): packets that
+ * busy polling took off a NAPI there.  0, or -errno; the count in @arg.
+ * /proc/net/netstat has pairs of lines, names and values.
+ */
 static int busy_poll_rx_packets(void *arg)
 {
-	char names[2048], values[2048], *n, *v, *sn, *sv;
+	char *names = NULL, *values = NULL, *n, *v, *sn, *sv;
+	size_t names_len = 0, values_len = 0;
 	long long *count = arg;
 	int ret = -ENOENT;
 	FILE *f = fopen("/proc/self/net/netstat", "r");
 
 	if (!f)
 		return -errno;
-	while (ret && fgets(names, sizeof(names), f) &&
-	       fgets(values, sizeof(values), f)) {
+	while (ret && getline(&names, &names_len, f) > 0 &&
+	       getline(&values, &values_len, f) > 0) {
 		n = strtok_r(names, SEP, &sn);
 		v = strtok_r(values, SEP, &sv);
 		while (n && v) {
@@ -280,6 +292,8 @@ static int busy_poll_rx_packets(void *arg)
 			v = strtok_r(NULL, SEP, &sv);
 		}
 	}
+	free(names);
+	free(values);
 	fclose(f);
 	return ret;
 }
@@ -391,8 +405,6 @@ TEST_F_TIMEOUT(tcp, one_mib_arrives_intact, 60)
 	EXPECT_EQ(0, memcmp(out, in, TCP_BYTES)) TH_LOG("the bytes differ");
 	EXPECT_TRUE(known)
 		TH_LOG("the connection's NAPI %u is not one of the server port's", napi_id);
-	EXPECT_LT(0, busy_rx[1] - busy_rx[0])
-		TH_LOG("the server's epoll busy polling took no packet off the NAPI");
 
 	close(ep);
 	close(conn);
@@ -463,15 +475,19 @@ FIXTURE_SETUP(suspend)
 	}
 }
 
-static int trace_events(struct server *s, const char *on)
+/* Turns @event (e.g. "napi/napi_poll") of our instance on or off. */
+static int trace_event(struct server *s, const char *event, const char *on)
 {
 	char path[160];
-	int ret;
 
-	snprintf(path, sizeof(path), "%s/events/timer/hrtimer_start/enable", s->trace);
-	ret = ep_write_file(path, on);
-	snprintf(path, sizeof(path), "%s/events/napi/napi_poll/enable", s->trace);
-	return ret ?: ep_write_file(path, on);
+	snprintf(path, sizeof(path), "%s/events/%s/enable", s->trace, event);
+	return ep_write_file(path, on);
+}
+
+static int trace_events(struct server *s, const char *on)
+{
+	return trace_event(s, "timer/hrtimer_start", on) ?:
+	       trace_event(s, "napi/napi_poll", on);
 }
 
 FIXTURE_TEARDOWN(suspend)
@@ -509,8 +525,9 @@ struct tev {
 };
 
 struct trace {
-	struct tev ev[4096];
-	int n, lost;
+	struct tev ev[16384];
+	int n;
+	int lost;	/* events overwritten, dropped, or over ARRAY_SIZE(ev) */
 };
 
 /* The timestamp before @event, the ": name: " of a line of @line. */
@@ -531,6 +548,7 @@ static int trace_ts(const char *line, const char *event, long long *ts)
 static int trace_stop(struct server *s, struct trace *t)
 {
 	char path[160], line[512], dev[64];
+	unsigned long in_buffer, written;
 	const char *e, *x;
 	long long expires;
 	struct tev *ev;
@@ -545,6 +563,10 @@ static int trace_stop(struct server *s, struct trace *t)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
+		/* The ring buffer overwrites its oldest events when full. */
+		if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
+			   &in_buffer, &written) == 2 && in_buffer != written)
+			t->lost = 1;
 		if (line[0] == '#')
 			continue;
 		if (strstr(line, "LOST"))
@@ -680,12 +702,18 @@ static void run_rounds(struct __test_metadata *_metadata, struct server *s,
 	ASSERT_LE(0, ep);
 	usleep(100000);	/* past T, G and the timers' chain of DEFER polls */
 	ASSERT_EQ(0, trace_start(s));
-	for (i = 0; i < 2 * ROUNDS; i++)
+	for (i = 0; i < 2 * ROUNDS; i++) {
+		/* A late round's busy loop polls the NAPI thousands of times
+		 * (under TCG): keep those polls out of the buffer.
+		 */
+		if (i == ROUNDS)
+			ASSERT_EQ(0, trace_event(s, "napi/napi_poll", "0"));
 		ASSERT_EQ(0, deliver(s, ep, i >= ROUNDS, &w[i]))
 			TH_LOG("delivery %d (%s)", i, i >= ROUNDS ? "late" : "ready");
+	}
 	ASSERT_EQ(0, trace_stop(s, tr));
 	close(ep);
-	EXPECT_EQ(0, tr->lost) TH_LOG("the trace lost events");
+	EXPECT_EQ(0, tr->lost) TH_LOG("the trace lost events: the counts below are short");
 
 	/* The premise of the ready rounds: no busy loop (budget 16) in them. */
 	for (i = 0; i < tr->n; i++)
@@ -722,11 +750,12 @@ static void expect_suspension(struct __test_metadata *_metadata,
 	int i;
 
 	print_lag(tr, T_NS);
-	for (i = 0; i < 2 * ROUNDS; i++)
+	for (i = 0; i < 2 * ROUNDS; i++) {
 		EXPECT_LE(1, count_ahead(tr, &w[i], T_NS))
 			TH_LOG("delivery %d (%s, %lld us): no napi_watchdog %lld ms ahead",
 			       i, i >= ROUNDS ? "late" : "ready",
 			       (w[i].end - w[i].start) / 1000, T_NS / 1000000);
+	}
 }
 
 /* No timer started T ahead, though the trace sees the NAPI's timers. */
