@@ -39,7 +39,8 @@ static_assert(sizeof(struct epoll_params) == 8, "the ABI is 8 bytes");
 /* Writes @s to the sysfs, procfs or debugfs file @path; 0 or -errno. */
 static inline int ep_write_file(const char *path, const char *s)
 {
-	int fd = open(path, O_WRONLY), ret = 0;
+	/* O_TRUNC: writing "" to tracefs's trace clears it only with it. */
+	int fd = open(path, O_WRONLY | O_TRUNC), ret = 0;
 
 	if (fd < 0)
 		return -errno;
