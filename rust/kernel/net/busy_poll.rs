@@ -5,9 +5,9 @@
 //! The primitives a busy-polling caller needs: the system-wide
 //! `net.core.busy_poll` setting, the busy-poll clock and its timeout, the
 //! busy loop itself, and the suspension of a NAPI instance's interrupts while
-//! an application that prefers busy polling keeps finding work.  The static inline functions of the C header are
-//! reimplemented here (each a load or two), so a busy loop does not pay a
-//! call into a helper on every spin.
+//! an application that prefers busy polling keeps finding work.  The static
+//! inline functions of the C header are reimplemented here (each a load or
+//! two), so a busy loop does not pay a call into a helper on every spin.
 //!
 //! C header: [`include/net/busy_poll.h`](srctree/include/net/busy_poll.h)
 
