@@ -32,8 +32,9 @@
  *           again when it ends (so a refused call that stored something
  *           would fail it too).
  *   tuned   the same rows (".tuned") on instances whose params do not
- *           turn busy polling on (budget 16, prefer 1, usecs 0): still
- *           nothing busy polls, checked again at the end.
+ *           turn busy polling on (budget 16, prefer 0, usecs 0; since
+ *           Linux 6.13 prefer_busy_poll alone does): still nothing busy
+ *           polls, checked again at the end.
  *   params  then the two accepted EPIOCSPARAMS (budget 8, and 128 which
  *           asks capable()), which store non-zero params and so turn the
  *           key on, and the ".params" rows on instances created with
@@ -363,7 +364,7 @@ static void time_op(const struct micro_op *op, const char *name)
 }
 
 /* An instance of phase @ph: no params, params that do not busy poll
- * (budget 16, prefer 1), or params that do (usecs 200, budget 8).
+ * (budget 16), or params that do (usecs 200, budget 8).
  */
 static int new_instance(enum phase ph)
 {
@@ -371,7 +372,7 @@ static int new_instance(enum phase ph)
 
 	if (ep < 0)
 		die("epoll_create1", errno);
-	if (ph == TUNED && ep_set(ep, 0, 16, 1, 0))
+	if (ph == TUNED && ep_set(ep, 0, 16, 0, 0))
 		die("EPIOCSPARAMS", errno);
 	if (ph == PARAMS && ep_set(ep, 200, 8, 0, 0))
 		die("EPIOCSPARAMS", errno);
@@ -535,7 +536,7 @@ static void run_micro(int sock)
 	run_phase(PLAIN);
 	check_nothing_busy_polls("at the end of the plain phase");
 
-	printf("# micro, tuned phase: instances with params that do not busy poll (budget 16, prefer 1)\n");
+	printf("# micro, tuned phase: instances with params that do not busy poll (budget 16)\n");
 	make_side(TUNED);
 	run_phase(TUNED);
 	check_nothing_busy_polls("at the end of the tuned phase");
