@@ -61,9 +61,11 @@ selftest epoll_bp_fault_32 net/epoll_bp_fault.c -m32
 selftest epoll_bp_stress net/epoll_bp_stress.c
 selftest epoll_bp_fuzz net/epoll_bp_fuzz.c
 selftest epoll_bp_fuzz_32 net/epoll_bp_fuzz.c -m32
-# The differential stream: 8 seeds x 35000 calls, 64- and 32-bit; the host
-# compares its digests between the Rust and the C kernel.
-diff_args="-s 1 -s 2 -s 3 -s 4 -s 5 -s 6 -s 7 -s 8 -n 35000"
+# The differential stream: 8 seeds x 35000 ioctls, and the net stream
+# (seeds from 1000: ioctls, napi-set/get, port restarts and epoll_wait on
+# netdevsim sockets) 4 seeds x 5000 calls; 64- and 32-bit.  The host
+# compares their digests between the Rust and the C kernel.
+diff_args="-s 1 -s 2 -s 3 -s 4 -s 5 -s 6 -s 7 -s 8 -n 35000 -s 1001 -s 1002 -s 1003 -s 1004 -N 5000"
 build epoll_bp_diff net/epoll_bp_diff.c
 build epoll_bp_diff_32 net/epoll_bp_diff.c -m32
 echo "diff:64 /bin/epoll_bp_diff $diff_args" >>"$out/ebp-tests"

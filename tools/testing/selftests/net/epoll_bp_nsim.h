@@ -147,12 +147,14 @@ static inline int nsim_bus_ready(void)
 	return !access(new_device, W_OK);
 }
 
-/* Creates the pair, with a socket on @port on each side.  Returns 0, or
+/* Creates the pair, with a socket on @port on each side, side 1's port
+ * with @queues rx queues (so as many NAPI instances; side 0's has one, so
+ * every packet it sends lands on side 1's first queue).  Returns 0, or
  * -errno with what failed in @why.  Leaves the caller in the initial netns.
  * nsim_pair_destroy() undoes what was done, even after a failure.
  */
-static inline int nsim_pair_create(struct nsim_pair *p, int port,
-				   const char **why)
+static inline int nsim_pair_create_queues(struct nsim_pair *p, int port,
+					  int queues, const char **why)
 {
 	char name[IFNAMSIZ], link[64], buf[32];
 	int ifindex[2], i, ret;
@@ -182,7 +184,7 @@ static inline int nsim_pair_create(struct nsim_pair *p, int port,
 		ep_write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
 		ep_write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
 		p->id[i] = 1000 + getpid() % 1000 * 2 + i;
-		snprintf(buf, sizeof(buf), "%d 1", p->id[i]);
+		snprintf(buf, sizeof(buf), "%d 1 %d", p->id[i], i ? queues : 1);
 		*why = "creating a netdevsim device";
 		ret = ep_write_file("/sys/bus/netdevsim/new_device", buf);
 		if (ret) {
@@ -210,6 +212,13 @@ static inline int nsim_pair_create(struct nsim_pair *p, int port,
 		 p->ns[1], ifindex[1]);
 	*why = "linking the two netdevsim ports";
 	return ep_write_file("/sys/bus/netdevsim/link_device", link);
+}
+
+/* The pair with one rx queue on each side. */
+static inline int nsim_pair_create(struct nsim_pair *p, int port,
+				   const char **why)
+{
+	return nsim_pair_create_queues(p, port, 1, why);
 }
 
 static inline void nsim_pair_destroy(struct nsim_pair *p)
