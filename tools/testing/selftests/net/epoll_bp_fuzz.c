@@ -6,6 +6,19 @@
  * threads add and remove sockets that carry NAPI IDs, busy poll in
  * epoll_wait(), close instances that others are inside of, and fork.
  *
+ * With netdevsim, side 1's port has NQ NAPI instances, and the threads
+ * also set them random values over netdev netlink (napi-set: defer-hard-
+ * irqs in and out of range, gro-flush-timeout, irq-suspend-timeout short
+ * and long, left out, no or an unknown ID; and read them back), make
+ * instances that prefer busy polling and suspend the NAPI's IRQs (epoll_wait
+ * delivering a datagram), resume them (a busy loop finding nothing), close
+ * them while suspended or keep them open; meanwhile a churn thread restarts
+ * the port or deletes and re-creates the device (its NAPIs come back with
+ * new IDs) every CHURN_MIN_MS..+CHURN_SPAN_MS.  Test 2 then checks that
+ * traffic still flows: datagrams to a plain instance and to a preferring
+ * one (irq-suspend-timeout 5 s) each come back from a blocking epoll_wait()
+ * within FINAL_BOUND_MS.
+ *
  * Every call's result is checked: exactly, on each thread's private
  * instance (a model of its params); on shared instances, against what any
  * interleaving allows.  Exits non-zero on an unexpected result or on a
@@ -20,6 +33,8 @@
  * fuzzer says so and uses AF_UNIX sockets, which have none.
  */
 #define _GNU_SOURCE
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -32,6 +47,7 @@
 
 #include "../kselftest.h"
 #include "epoll_bp_common.h"
+#include "epoll_bp_genl.h"
 #include "epoll_bp_nsim.h"
 
 #define PORT 4300
@@ -49,6 +65,15 @@
  * number and then found the instance replaced never hits a private one.
  */
 #define SLOT_FD_BASE 500
+#define NQ 2			/* rx queues, so NAPIs, of side 1's port */
+#define PARKED 2		/* suspended instances a thread keeps open */
+#define OWN_PORT (PORT + NSOCKS)	/* + thread index: each one's socket */
+#define PROBE_PORT (OWN_PORT + MAX_THREADS)
+#define CHURN_MIN_MS 200
+#define CHURN_SPAN_MS 800
+#define SETTLE_MS 10000		/* traffic passes again this soon after a churn */
+#define FINAL_ROUNDS 5
+#define FINAL_BOUND_MS 2000
 
 struct slot {
 	int fd;			/* SLOT_FD_BASE + index */
@@ -65,6 +90,24 @@ static atomic_int stop, reports;
 static atomic_ulong calls;
 static long page;
 static char *hole;		/* a page with no mapping */
+
+/* Side 1's NAPI IDs as the churn thread left them: a reader has the IDs
+ * of the port as it is, and the port passes traffic, if napi_gen was even
+ * before and is unchanged after.
+ */
+static atomic_uint napi_id[NQ];
+static atomic_ulong napi_gen;
+/* netdev genl sockets in side 1's netns: one per thread, and a last one
+ * for the churn thread (then the final check).
+ */
+static int genl[MAX_THREADS + 1], family;
+static int own_rx[MAX_THREADS];	/* a socket of each thread's, on side 1 */
+static int probe = -1, ctl1 = -1;	/* on side 1: a socket nothing watches, one for ioctls */
+static int ifindex0, ifindex1;	/* the two ports */
+static struct sockaddr mac1;	/* side 1's port's address, kept across re-creation */
+static int nthreads = 8;
+static atomic_ulong restarts, recreations, suspensions, lost, napi_sets;
+static long long settle_us, settle_max_us;	/* the churn thread's */
 
 /* Pointer kinds, and whether the kernel can read or write through them. */
 enum ptr_kind {
@@ -92,6 +135,8 @@ struct thread {
 	char *mem;		/* [page][page][guard page] */
 	char *ro;		/* a read-only page holding a valid payload */
 	unsigned long calls;
+	int parked[PARKED];	/* instances that suspended, kept open */
+	int nparked;
 };
 
 static uint64_t rnd(struct thread *t)
@@ -493,6 +538,170 @@ static void fork_op(struct thread *t)
 		       t->index, status);
 }
 
+/* Whether the churn thread may have changed the NAPIs since @gen. */
+static int churned(unsigned long gen)
+{
+	return (gen & 1) || atomic_load(&napi_gen) != gen;
+}
+
+/* A timeout in ns for napi-set: left out, off, short, long or anything. */
+static long long random_timeout(struct thread *t)
+{
+	switch (below(t, 6)) {
+	case 0:
+		return -1;
+	case 1:
+		return 0;
+	case 2:
+	case 3:
+		return below(t, 1000000);			/* under 1 ms */
+	case 4:
+		return 1000000000LL * (1 + below(t, 10));	/* 1 to 10 s */
+	default:
+		return (long long)(rnd(t) >> 1);
+	}
+}
+
+/* napi-set on one of side 1's NAPIs: EPERM without CAP_NET_ADMIN; ERANGE
+ * for defer-hard-irqs above S32_MAX; EINVAL without an ID; ENOENT for an
+ * unknown one, or one the churn thread just took away.
+ */
+static void napi_set_op(struct thread *t)
+{
+	static const long long defers[] = {
+		-1, 0, 1, 2, 10, 100, EP_S32_MAX, EP_S32_MAX + 1LL, UINT32_MAX,
+	};
+	long long defer = defers[below(t, 9)], gro = random_timeout(t);
+	long long suspend = random_timeout(t);
+	int q = below(t, NQ), kind = below(t, 16), ret, want;
+	unsigned long gen = atomic_load(&napi_gen);
+	uint32_t id = atomic_load(&napi_id[q]);
+	struct ebp_genl_req req;
+
+	if (kind == 0) {
+		ebp_genl_req_init(&req, family, EBP_NETDEV_CMD_NAPI_SET, 0);
+		if (defer >= 0)
+			ebp_genl_put_u32(&req, EBP_NETDEV_A_NAPI_DEFER_HARD_IRQS, defer);
+		if (suspend >= 0)
+			ebp_genl_put_uint(&req, EBP_NETDEV_A_NAPI_IRQ_SUSPEND_TIMEOUT, suspend);
+		ret = ebp_genl_transact(genl[t->index], &req, NULL, NULL, NULL);
+	} else {
+		if (kind == 1)
+			id = UINT32_MAX;
+		ret = ebp_napi_set(genl[t->index], family, id, defer, gro, suspend);
+	}
+	t->calls++;
+	if (!t->cap)
+		want = -EPERM;
+	else if (defer > EP_S32_MAX)
+		want = -ERANGE;
+	else if (kind == 0)
+		want = -EINVAL;
+	else if (kind == 1)
+		want = -ENOENT;
+	else
+		want = 0;
+	if (ret == want) {
+		if (!ret)
+			atomic_fetch_add(&napi_sets, 1);
+		return;
+	}
+	if (ret == -ENOENT && !want && churned(gen))
+		return;
+	report("thread %d: napi-set %u (%s) %lld %lld %lld returned %d (%s), want %d",
+	       t->index, id, kind ? "queue's" : "no ID", defer, gro, suspend, ret,
+	       strerror(-ret), want);
+}
+
+/* napi-get: the three settings, never a refused defer-hard-irqs. */
+static void napi_get_op(struct thread *t)
+{
+	int q = below(t, NQ), ret;
+	unsigned long gen = atomic_load(&napi_gen);
+	uint32_t id = atomic_load(&napi_id[q]);
+	struct ebp_napi n;
+
+	ret = ebp_napi_get(genl[t->index], family, id, &n);
+	t->calls++;
+	if (ret == -ENOENT && churned(gen))
+		return;
+	if (ret)
+		report("thread %d: napi-get of %u returned %d (%s)", t->index, id, ret,
+		       strerror(-ret));
+	else if (n.id != id || !n.has_defer || !n.has_gro || !n.has_suspend ||
+		 n.defer_hard_irqs > EP_S32_MAX)
+		report("thread %d: napi-get of %u: NAPI %u, defer %u (%d), gro %d, suspend %d",
+		       t->index, id, n.id, n.defer_hard_irqs, n.has_defer, n.has_gro,
+		       n.has_suspend);
+}
+
+/*
+ * An instance that prefers busy polling gets a datagram on the thread's own
+ * socket: the epoll_wait() that delivers it suspends the NAPI's IRQs (for
+ * its irq-suspend-timeout, if any).  Unless the churn thread was at work
+ * meanwhile, the datagram must come, within FINAL_BOUND_MS.  Then, at
+ * times, a wait whose busy loop finds nothing (it resumes the IRQs); then
+ * the instance is closed at once (freed while suspended) or kept open,
+ * through restarts and re-creations of the device, until the thread has
+ * more than PARKED of them.
+ */
+static void suspend_op(struct thread *t)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = NSOCKS };
+	unsigned long gen = atomic_load(&napi_gen);
+	int fd, s = own_rx[t->index], n;
+	char buf[8];
+
+	if (gen & 1) {
+		sched_yield();
+		return;
+	}
+	fd = epoll_create1(0);
+	t->calls += 6;
+	if (fd < 0 || ep_set(fd, below(t, 2) ? below(t, 1000) : 0, 8, 1, 0) ||
+	    epoll_ctl(fd, EPOLL_CTL_ADD, s, &ev)) {
+		report("thread %d: an instance preferring busy polling: %s", t->index,
+		       strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	nsim_send(tx, 2, OWN_PORT + t->index, "s", 1);
+	n = epoll_wait(fd, &ev, 1, 50);
+	if (!n && !churned(gen))
+		n = epoll_wait(fd, &ev, 1, FINAL_BOUND_MS);
+	if (n == 1)
+		atomic_fetch_add(&suspensions, 1);
+	else if (!n && churned(gen))
+		atomic_fetch_add(&lost, 1);
+	else if (!n)
+		report("thread %d: datagram lost with the port up and untouched (%d ms)",
+		       t->index, FINAL_BOUND_MS);
+	else if (errno != EINTR)
+		report("thread %d: epoll_wait on a preferring instance: %s", t->index,
+		       strerror(errno));
+	while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	if (!below(t, 3)) {
+		n = epoll_wait(fd, &ev, 1, 1);
+		if (n < 0 && errno != EINTR)
+			report("thread %d: an empty wait on a preferring instance: %s",
+			       t->index, strerror(errno));
+		while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+	}
+	if (below(t, 2)) {
+		close(fd);
+		return;
+	}
+	if (t->nparked == PARKED) {
+		close(t->parked[0]);
+		memmove(t->parked, t->parked + 1, (PARKED - 1) * sizeof(int));
+		t->nparked--;
+	}
+	t->parked[t->nparked++] = fd;
+}
+
 static void *fuzz_thread(void *arg)
 {
 	struct thread *t = arg;
@@ -507,22 +716,33 @@ static void *fuzz_thread(void *arg)
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		s = &slots[below(t, NSLOTS)];
 		op = below(t, 100);
-		if (op < 30)
+		/* Without netdevsim, the NAPI operations are plain waits. */
+		if (!have_nsim && op >= 87 && op < 98)
+			op = 70;
+		if (op < 26)
 			shared_ioctl(t, s);
-		else if (op < 55)
+		else if (op < 48)
 			private_op(t);
-		else if (op < 70)
+		else if (op < 61)
 			shared_ctl(t, s);
-		else if (op < 90)
+		else if (op < 79)
 			shared_wait(t, s);
-		else if (op < 97)
+		else if (op < 86)
 			shared_replace(t, s);
-		else if (op < 98)
+		else if (op < 87)
 			fork_op(t);
+		else if (op < 92)
+			napi_set_op(t);
+		else if (op < 94)
+			napi_get_op(t);
+		else if (op < 98)
+			suspend_op(t);
 		else
 			sched_yield();
 	}
 	close(t->mine);
+	while (t->nparked)
+		close(t->parked[--t->nparked]);
 	atomic_fetch_add(&calls, t->calls);
 	return NULL;
 }
@@ -546,8 +766,13 @@ static void *sender(void *arg)
 	return NULL;
 }
 
+/* On side 1: the watched sockets, one per thread, the probe socket, one
+ * for ioctls, the netdev genl sockets; the port's ifindex and address.
+ */
 static int make_rx_sockets(void *arg)
 {
+	struct ifreq ifr;
+	char name[IFNAMSIZ];
 	int i;
 
 	(void)arg;
@@ -556,21 +781,75 @@ static int make_rx_sockets(void *arg)
 		if (rx[i] < 0)
 			return -errno;
 	}
+	for (i = 0; i < nthreads; i++) {
+		own_rx[i] = nsim_udp_socket(2, OWN_PORT + i);
+		if (own_rx[i] < 0)
+			return -errno;
+	}
+	probe = nsim_udp_socket(2, PROBE_PORT);
+	ctl1 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (probe < 0 || ctl1 < 0)
+		return -errno;
+	ifindex1 = nsim_ether_port(name);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (!ifindex1 || ioctl(ctl1, SIOCGIFHWADDR, &ifr))
+		return -ENODEV;
+	mac1 = ifr.ifr_hwaddr;
+	for (i = 0; i <= nthreads; i++) {
+		genl[i] = ebp_genl_open(&family);
+		if (genl[i] < 0)
+			return genl[i];
+	}
+	/* The churn thread's, at a fixed index. */
+	genl[MAX_THREADS] = genl[nthreads];
+	return 0;
+}
+
+static int find_port0(void *arg)
+{
+	char name[IFNAMSIZ];
+
+	(void)arg;
+	ifindex0 = nsim_ether_port(name);
+	return ifindex0 ? 0 : -ENODEV;
+}
+
+/* Side 1's NAPI IDs, published for the threads. */
+static int refresh_napis(void)
+{
+	struct ebp_napi n[NQ + 1];
+	int count = ebp_napi_dump(genl[MAX_THREADS], family, ifindex1, n, NQ + 1), i;
+
+	if (count != NQ)
+		return count < 0 ? count : -EBADMSG;
+	for (i = 0; i < NQ; i++)
+		atomic_store(&napi_id[i], n[i].id);
 	return 0;
 }
 
 static int setup_sockets(void)
 {
 	const char *why;
-	int ret = nsim_pair_create(&nsim, PORT - 1, &why), i, sv[2];
+	int ret = nsim_pair_create_queues(&nsim, PORT - 1, NQ, &why), i, sv[2];
 
-	if (!ret)
+	if (!ret) {
+		why = "side 1's sockets, its port, netdev generic netlink";
 		ret = nsim_in_ns(&nsim, 1, make_rx_sockets, NULL);
+	}
+	if (!ret) {
+		why = "side 0's port";
+		ret = nsim_in_ns(&nsim, 0, find_port0, NULL);
+	}
+	if (!ret) {
+		why = "napi-get dump of side 1's port";
+		ret = refresh_napis();
+	}
 	if (!ret) {
 		have_nsim = 1;
 		tx = nsim.sock[0];
-		printf("# sockets with NAPI IDs: %d behind netdevsim port %s\n", NSOCKS,
-		       nsim.port[1]);
+		printf("# sockets with NAPI IDs: %d behind netdevsim port %s (%d NAPIs)\n",
+		       NSOCKS, nsim.port[1], NQ);
 		return 0;
 	}
 	printf("# no netdevsim pair (%s: %s): AF_UNIX sockets, without NAPI IDs\n",
@@ -583,6 +862,190 @@ static int setup_sockets(void)
 		unix_tx[i] = sv[1];
 	}
 	return 0;
+}
+
+/* --- The churn thread, in side 1's netns ------------------------------ */
+
+static int port_up(const char *name, int up)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(ctl1, SIOCGIFFLAGS, &ifr))
+		return -errno;
+	if (up)
+		ifr.ifr_flags |= IFF_UP;
+	else
+		ifr.ifr_flags &= ~IFF_UP;
+	return ioctl(ctl1, SIOCSIFFLAGS, &ifr) ? -errno : 0;
+}
+
+/* Deletes side 1's device (its NAPIs, which instances may have suspended)
+ * and makes it anew: same netdevsim ID, queues, address (so side 0's ARP
+ * entry stays right), IP address, and link to side 0.
+ */
+static int recreate(void)
+{
+	char buf[64], name[IFNAMSIZ];
+	struct ifreq ifr;
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%d", nsim.id[1]);
+	ret = ep_write_file("/sys/bus/netdevsim/del_device", buf);
+	if (ret)
+		return ret;
+	snprintf(buf, sizeof(buf), "%d 1 %d", nsim.id[1], NQ);
+	ret = ep_write_file("/sys/bus/netdevsim/new_device", buf);
+	if (ret)
+		return ret;
+	ifindex1 = nsim_ether_port(name);
+	if (!ifindex1)
+		return -ENODEV;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	ifr.ifr_hwaddr = mac1;
+	if (ioctl(ctl1, SIOCSIFHWADDR, &ifr))
+		return -errno;
+	ret = nsim_ifup(name, 2);
+	if (ret)
+		return ret;
+	memcpy(nsim.port[1], name, IFNAMSIZ);
+	snprintf(buf, sizeof(buf), "%d:%d %d:%d", nsim.ns[0], ifindex0, nsim.ns[1],
+		 ifindex1);
+	return ep_write_file("/sys/bus/netdevsim/link_device", buf);
+}
+
+/* Until a datagram to the probe socket gets through (linkwatch activates
+ * the qdisc a moment after the carrier comes back); 0 or -ETIMEDOUT.
+ */
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static int settle(void)
+{
+	struct pollfd pfd = { .fd = probe, .events = POLLIN };
+	long long start = now_us(), took;
+	char buf[8];
+	int i;
+
+	for (i = 0; i < SETTLE_MS / 20; i++) {
+		nsim_send(tx, 2, PROBE_PORT, "p", 1);
+		if (poll(&pfd, 1, 20) == 1) {
+			while (recv(probe, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+				;
+			took = now_us() - start;
+			settle_us += took;
+			if (took > settle_max_us)
+				settle_max_us = took;
+			return 0;
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+/* Restarts side 1's port (its NAPIs are deleted and added anew) or
+ * re-creates its device, while the threads work on them.
+ */
+static void *port_churn(void *arg)
+{
+	struct thread *c = arg;
+	const char *what = "entering side 1's netns";
+	int ret = setns(nsim.ns[1], CLONE_NEWNET) ? -errno : 0;
+
+	while (!ret && !atomic_load(&stop)) {
+		usleep((CHURN_MIN_MS + below(c, CHURN_SPAN_MS)) * 1000);
+		if (atomic_load(&stop))
+			break;
+		atomic_fetch_add(&napi_gen, 1);
+		if (below(c, 3)) {
+			what = "restarting the port";
+			ret = port_up(nsim.port[1], 0);
+			if (!ret && below(c, 2))
+				usleep(below(c, 20000));
+			if (!ret)
+				ret = port_up(nsim.port[1], 1);
+			atomic_fetch_add(&restarts, 1);
+		} else {
+			what = "re-creating the device";
+			ret = recreate();
+			atomic_fetch_add(&recreations, 1);
+		}
+		if (!ret) {
+			what = "napi-get dump of the new NAPIs";
+			ret = refresh_napis();
+		}
+		if (!ret) {
+			what = "a datagram through the port";
+			ret = settle();
+		}
+		atomic_fetch_add(&napi_gen, 1);
+	}
+	if (ret)
+		report("the churn thread, %s: %s", what, strerror(-ret));
+	return NULL;
+}
+
+/*
+ * Test 2: after all that, datagrams still come back from a blocking
+ * epoll_wait() in time, to a plain instance and to one that prefers busy
+ * polling and suspends the IRQs (irq-suspend-timeout 5 s on both NAPIs).
+ * Returns how many did not.
+ */
+static int final_check(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	long long t0, us, slowest = 0;
+	int ep[2], i, r, n, q, ret, bad = 0;
+	char buf[8];
+
+	for (q = 0; q < NQ; q++) {
+		ret = ebp_napi_set(genl[MAX_THREADS], family, atomic_load(&napi_id[q]), 2,
+				   100000, 5000000000LL);
+		if (ret) {
+			printf("# napi-set of NAPI %u after the churn: %s\n",
+			       atomic_load(&napi_id[q]), strerror(-ret));
+			bad++;
+		}
+	}
+	ep[0] = epoll_create1(0);
+	ep[1] = epoll_create1(0);
+	for (i = 0; i < 2; i++) {
+		ev.data.u32 = i;
+		if (ep[i] < 0 || (i && ep_set(ep[i], 1000, 8, 1, 0)) ||
+		    epoll_ctl(ep[i], EPOLL_CTL_ADD, rx[i], &ev)) {
+			printf("# an instance for the check: %s\n", strerror(errno));
+			return bad + 1;
+		}
+	}
+	for (r = 0; r < FINAL_ROUNDS; r++) {
+		for (i = 0; i < 2; i++) {
+			while (recv(rx[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+				;
+			t0 = now_us();
+			nsim_send(tx, 2, PORT + i, "f", 1);
+			n = epoll_wait(ep[i], &ev, 1, FINAL_BOUND_MS);
+			us = now_us() - t0;
+			if (us > slowest)
+				slowest = us;
+			if (n != 1) {
+				printf("# datagram %d, %s instance: epoll_wait %d after %lld ms\n",
+				       r, i ? "preferring" : "plain", n, us / 1000);
+				bad++;
+			}
+		}
+	}
+	printf("# after the churn: %d datagrams to a plain and a preferring instance each,\n",
+	       FINAL_ROUNDS);
+	printf("# %d lost or late, the slowest in %lld us\n", bad, slowest);
+	close(ep[0]);
+	close(ep[1]);
+	return bad;
 }
 
 /* The kernel log from now on, read at the end by kernel_reports(). */
@@ -680,10 +1143,11 @@ int main(int argc, char **argv)
 {
 	static struct thread threads[MAX_THREADS];
 	const char *env = getenv("EPOLL_BP_FUZZ_SECS");
-	int secs = env ? atoi(env) : 10, nthreads = 8, opt, i, kmsg, found;
+	int secs = env ? atoi(env) : 10, opt, i, kmsg, found, lost_after = -1;
 	uint64_t seed = (uint64_t)time(NULL);
+	struct thread churner = { .index = -1 };
+	pthread_t send_thread, churn_thread;
 	struct timespec t0, t1;
-	pthread_t send_thread;
 	double elapsed;
 
 	while ((opt = getopt(argc, argv, "t:j:s:")) != -1) {
@@ -708,7 +1172,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..1\n");
+	printf("TAP version 13\n1..2\n");
 	printf("# %d threads for %d s, seed %llu (-s to repeat)\n", nthreads,
 	       secs, (unsigned long long)seed);
 	page = sysconf(_SC_PAGESIZE);
@@ -734,6 +1198,9 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_create(&send_thread, NULL, sender, NULL);
+	churner.rnd = seed * 0x9e3779b97f4a7c15ULL + MAX_THREADS + 1;
+	if (have_nsim)
+		pthread_create(&churn_thread, NULL, port_churn, &churner);
 	for (i = 0; i < nthreads; i++) {
 		threads[i].index = i;
 		threads[i].rnd = seed * 0x9e3779b97f4a7c15ULL + i + 1;
@@ -744,24 +1211,48 @@ int main(int argc, char **argv)
 	for (i = 0; i < nthreads; i++)
 		pthread_join(threads[i].id, NULL);
 	pthread_join(send_thread, NULL);
+	if (have_nsim)
+		pthread_join(churn_thread, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	elapsed = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
 	for (i = 0; i < NSLOTS; i++)
 		close(slots[i].fd);
 	if (have_nsim) {
+		lost_after = final_check();
 		for (i = 0; i < NSOCKS; i++)
 			close(rx[i]);
+		for (i = 0; i < nthreads; i++)
+			close(own_rx[i]);
+		for (i = 0; i <= nthreads; i++)
+			close(genl[i]);
+		close(probe);
+		close(ctl1);
 		nsim_pair_destroy(&nsim);
 	}
 	found = kernel_reports(kmsg);
 	printf("# fuzzed %lu calls in %.1f s: %.0f calls/s; ", atomic_load(&calls),
 	       elapsed, atomic_load(&calls) / elapsed);
 	printf("%d unexpected results, %d kernel report lines\n", atomic_load(&reports), found);
-	if (atomic_load(&reports) || found) {
-		printf("not ok 1 fuzz\n");
-		return 1;
+	if (have_nsim) {
+		printf("# churn: %lu port restarts, %lu device re-creations, %lu napi-sets\n",
+		       atomic_load(&restarts), atomic_load(&recreations),
+		       atomic_load(&napi_sets));
+		i = atomic_load(&restarts) + atomic_load(&recreations);
+		printf("# traffic back after a churn in %lld ms on average, %lld ms at most\n",
+		       i ? settle_us / i / 1000 : 0, settle_max_us / 1000);
+		printf("# %lu deliveries to preferring instances, %lu datagrams lost in churn\n",
+		       atomic_load(&suspensions), atomic_load(&lost));
 	}
-	printf("ok 1 fuzz\n");
-	return 0;
+	if (atomic_load(&reports) || found)
+		printf("not ok 1 fuzz\n");
+	else
+		printf("ok 1 fuzz\n");
+	if (lost_after < 0)
+		printf("ok 2 delivery after churn # SKIP no netdevsim pair\n");
+	else if (lost_after)
+		printf("not ok 2 delivery after churn\n");
+	else
+		printf("ok 2 delivery after churn\n");
+	return atomic_load(&reports) || found || lost_after > 0;
 }
