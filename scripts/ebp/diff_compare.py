@@ -81,7 +81,7 @@ def main() -> int:
     if not rust and not c:
         failed += 1
         print('FAIL [rust=c] differential: no EBP-DIFF lines in either console')
-    print(f'[rust=c] {calls} ioctl calls compared')
+    print(f'[rust=c] {calls} calls compared')
     if args.counts:
         args.counts.write_text(f'{passed} {failed} 0\n')
     return 1 if failed else 0
