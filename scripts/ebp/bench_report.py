@@ -39,7 +39,7 @@ ZERO_COST_ROWS = ['wakeup.plain', 'wait0.none.plain', 'wait0.ready.plain',
 ICOUNT_TARGETS = [
     ('zero cost: no instance busy polls and net.core.busy_poll is 0, '
      'on an instance without params and on one with params that do not '
-     'busy poll (budget 16, prefer 1)',
+     'busy poll (budget 16)',
      ZERO_COST_ROWS + [n.replace('.plain', '.tuned') for n in ZERO_COST_ROWS],
      1.000, True),
     ('the same calls on an instance that busy polls (usecs 200)',
@@ -681,7 +681,7 @@ def main():
         'The `.plain` rows, the unknown ioctls, ioctl.get and ioctl.set_refused were measured '
         'first, while no epoll instance in the system had params and net.core.busy_poll was 0 '
         '(the program checks both); the `.tuned` rows next, on instances with params that do '
-        'not turn busy polling on (budget 16, prefer 1), still with nothing busy polling; '
+        'not turn busy polling on (budget 16), still with nothing busy polling; '
         'ioctl.set, ioctl.set_cap and the `.params` rows last, with busy_poll_usecs set, which '
         'on the Rust kernel turns the static key in front of its calls on the common paths '
         'on.', '',

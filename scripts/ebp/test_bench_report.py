@@ -216,7 +216,7 @@ class Report(unittest.TestCase):
         self.assertTrue(text.endswith('<!-- bench:end -->\n\nrest\n'))
         self.assertIn('- zero cost: no instance busy polls and net.core.busy_poll is 0, on an '
                       'instance without params and on one with params that do not busy poll '
-                      '(budget 16, prefer 1): every Rust/C median of instructions <= 1.000 plus '
+                      '(budget 16): every Rust/C median of instructions <= 1.000 plus '
                       'the C boots\' own spread of the row: met', text)
         self.assertIn('- busy loop, per spin: every Rust/C median of instructions <= 1.005: '
                       'missed by busyloop.epoll.spin 1.0150', text)
