@@ -61,6 +61,10 @@ selftest epoll_bp_fault_32 net/epoll_bp_fault.c -m32
 selftest epoll_bp_stress net/epoll_bp_stress.c
 selftest epoll_bp_fuzz net/epoll_bp_fuzz.c
 selftest epoll_bp_fuzz_32 net/epoll_bp_fuzz.c -m32
+# IRQ suspension on virtio-net: it needs the two ports of vng --network
+# loop, so test.sh runs it under virtme-ng (vng-guest.sh), not in our own
+# boots (which have no virtio-net: it would skip).
+build epoll_bp_virtio net/epoll_bp_virtio.c
 # The differential stream: 8 seeds x 35000 ioctls, and the net stream
 # (seeds from 1000: ioctls, napi-set/get, port restarts and epoll_wait on
 # netdevsim sockets) 4 seeds x 5000 calls; 64- and 32-bit.  The host

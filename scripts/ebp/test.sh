@@ -2,8 +2,9 @@
 # `make test`: for each variant (VARIANTS, default "rust c"), build the
 # kernel, boot it with the test job and judge the console (results.py);
 # then compare the differential ioctl streams of the two (diff_compare.py),
-# and run the demo and the upstream selftest on the Rust kernel under
-# virtme-ng (vng.sh; judged by vng_results.py).
+# and run the demo and the upstream selftest on the Rust kernel, and
+# epoll_bp_virtio on both, under virtme-ng (vng.sh; judged by
+# vng_results.py).
 # `make test-debug` runs it on the debug variants (test-debug.sh).
 # Ends with the line "N passed, M failed[, K skipped]" (each skip says why
 # above it); exits non-zero on any failure.
@@ -105,19 +106,37 @@ fi
 
 # virtme-ng: the Rust kernel booted as kernel developers boot theirs, on the
 # host's root filesystem; the demo and the upstream selftest run there from
-# the host's paths.
+# the host's paths.  The guest has two virtio-net ports joined by a hub in
+# QEMU (--network loop) for epoll_bp_virtio, IRQ suspension on a device that
+# masks its interrupt; the C kernel gets a boot for that test alone.
+vng_uname() {
+	echo "$(cat "$EBP_CACHE/build/$1/include/config/kernel.release") $(sed -n \
+		's/.*UTS_VERSION "\(.*\)"/\1/p' "$EBP_CACHE/build/$1/include/generated/utsversion.h")"
+}
 if [[ " $variants " == *" rust "* ]]; then
-	step "running the demo and the upstream selftest under virtme-ng"
+	step "running the demo, the upstream selftest and epoll_bp_virtio under virtme-ng"
 	counts=$EBP_CACHE/logs/counts-vng log=$EBP_CACHE/logs/test-vng.log rc=0
 	rm -f "$counts"
-	"$EBP_ROOT/scripts/ebp/vng.sh" "sh $EBP_ROOT/scripts/ebp/vng-guest.sh \
+	VNG_OPTS="--network loop" "$EBP_ROOT/scripts/ebp/vng.sh" "sh $EBP_ROOT/scripts/ebp/vng-guest.sh \
+		--virtio $EBP_CACHE/initramfs/bin/epoll_bp_virtio \
 		$EBP_CACHE/cargo/x86_64-unknown-linux-gnu/release/epoll-bp-demo \
 		$EBP_CACHE/initramfs/bin/epoll_busy_poll $EBP_CACHE/src/linux" >"$log" || rc=$?
 	PYTHONDONTWRITEBYTECODE=1 python3 "$EBP_ROOT/scripts/ebp/vng_results.py" --log "$log" --rc "$rc" \
-		--uname "$(cat "$EBP_CACHE/build/rust/include/config/kernel.release") $(sed -n \
-			's/.*UTS_VERSION "\(.*\)"/\1/p' "$EBP_CACHE/build/rust/include/generated/utsversion.h")" \
+		--uname "$(vng_uname rust)" \
 		--kunit-dir "$EBP_CACHE/src/linux/tools/testing/kunit" --counts "$counts" || true
 	add_counts "$counts" "[vng] virtme-ng run"
+fi
+if [[ " $variants " == *" c "* ]]; then
+	step "running epoll_bp_virtio on the C kernel under virtme-ng"
+	counts=$EBP_CACHE/logs/counts-vng-c log=$EBP_CACHE/logs/test-vng-c.log rc=0
+	rm -f "$counts"
+	VARIANT=c VNG_OPTS="--network loop" "$EBP_ROOT/scripts/ebp/vng.sh" \
+		"sh $EBP_ROOT/scripts/ebp/vng-guest.sh --virtio $EBP_CACHE/initramfs/bin/epoll_bp_virtio - -" \
+		>"$log" || rc=$?
+	PYTHONDONTWRITEBYTECODE=1 python3 "$EBP_ROOT/scripts/ebp/vng_results.py" --log "$log" --rc "$rc" \
+		--variant c --uname "$(vng_uname c)" \
+		--kunit-dir "$EBP_CACHE/src/linux/tools/testing/kunit" --counts "$counts" || true
+	add_counts "$counts" "[vng-c] virtme-ng run"
 fi
 
 step "make test: done in $(($(date +%s) - begin))s"

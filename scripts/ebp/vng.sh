@@ -6,6 +6,10 @@
 #   vng.sh CMD              the VARIANT kernel (rust unless VARIANT=c), built
 #                           by kernel.sh if it is not up to date
 #   VNG_IMAGE=bzImage ...   any other kernel, e.g. one `vng --build` made
+#   VNG_OPTS="--network loop" ...
+#                           more vng options, split at blanks (none by
+#                           default), e.g. two virtio-net ports joined by a
+#                           hub inside QEMU for epoll_bp_virtio
 #   vng.sh --install        only install virtme-ng
 #
 # virtme-ng comes from PyPI into a venv under the cache.  KVM is used when
@@ -43,8 +47,10 @@ fi
 accel=$(cat "$EBP_CACHE/accel")
 args=(--run "$image" --user root --cpus 2 --memory 1G)
 [ "$accel" = kvm ] || args+=(--disable-kvm)
+read -r -a opts <<<"${VNG_OPTS:-}"
+args+=("${opts[@]}")
 
-step "running '$cmd' under virtme-ng ($accel, ${image#"$EBP_ROOT"/})"
+step "running '$cmd' under virtme-ng ($accel, ${image#"$EBP_ROOT"/}${VNG_OPTS:+, $VNG_OPTS})"
 start=$(date +%s) rc=0
 cd "$EBP_ROOT"
 # vng runs its helpers (virtme-run, ...) from PATH.
