@@ -2,8 +2,8 @@
 //! `netdev` (version 1) as mainline numbers it: `napi-get` (Linux >= 6.8)
 //! reports a NAPI instance (its device, IRQ, thread) and, from Linux 6.13,
 //! its settings; `napi-set` (Linux 6.13+, or this patch) changes them:
-//! `defer-hard-irqs` (6.13), `gro-flush-timeout` (6.13) and
-//! `irq-suspend-timeout` (6.14).  `napi-set` is an admin operation:
+//! `defer-hard-irqs`, `gro-flush-timeout` and `irq-suspend-timeout` (all
+//! three since 6.13).  `napi-set` is an admin operation:
 //! `CAP_NET_ADMIN` in the initial user namespace.
 //!
 //! The messages go through the `neli` crate (family resolution, sequence
@@ -92,7 +92,7 @@ pub struct Napi {
     pub defer_hard_irqs: Option<u32>,
     /// `gro-flush-timeout`, ns (Linux >= 6.13).
     pub gro_flush_timeout: Option<u64>,
-    /// `irq-suspend-timeout`, ns (Linux >= 6.14).
+    /// `irq-suspend-timeout`, ns (Linux >= 6.13).
     pub irq_suspend_timeout: Option<u64>,
 }
 

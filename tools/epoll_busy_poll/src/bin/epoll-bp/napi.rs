@@ -52,8 +52,8 @@ instance of epoll-bp's network namespace.
 Output, one line per NAPI instance, sorted by device and ID (one line):
   napi 8193: dev=eth0 ifindex=2 irq=35 pid=none defer_hard_irqs=0 gro_flush_timeout=0 irq_suspend_timeout=0
 irq and pid (of its kthread, for threaded NAPI) say none when there is
-none; settings the kernel does not report (before Linux 6.13, 6.14 for
-irq_suspend_timeout) are left out.  With --pid and --fd, first a line per
+none; settings the kernel does not report (before Linux 6.13) are left
+out.  With --pid and --fd, first a line per
 file the epoll instance watches:
   fd 7: napi_id=8193
   fd 8: napi_id=0 (no packet has come in through a NAPI device yet)
@@ -68,7 +68,7 @@ defer-hard-irqs: how many empty polls may pass before the device's
 interrupts come back on; gro-flush-timeout: the timer that polls instead
 of the interrupt meanwhile (non-zero also holds GRO back);
 irq-suspend-timeout: how long interrupts stay off after a busy poll that
-found events (Linux >= 6.14).
+found events (Linux >= 6.13).
 
 Example: let 2 empty polls pass before interrupts come back, with a
 20 us timer meanwhile, on every queue of eth0:
