@@ -86,23 +86,6 @@ static int nsim_port_name(int id, char *name)
 	return ret;
 }
 
-static int link_up(const char *name)
-{
-	struct ifreq ifr = {};
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
-
-	if (s < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr))
-		ret = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr))
-		ret = -errno;
-	close(s);
-	return ret;
-}
-
 static void sort_ids(__u32 *ids, int n)
 {
 	__u32 v;
@@ -160,7 +143,7 @@ static int make_devices(struct nl_test *self, const char **why, int *skip)
 		if (!self->ifindex[i])
 			return -errno;
 		*why = "bringing the port up (NAPIs are there while it is)";
-		ret = link_up(self->name[i]);
+		ret = nsim_link_up(self->name[i]);
 		if (ret)
 			return ret;
 	}

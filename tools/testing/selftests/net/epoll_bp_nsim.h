@@ -66,6 +66,24 @@ static inline int nsim_ether_port(char *name)
 	return found;
 }
 
+/* Brings @name up; 0 or -errno. */
+static inline int nsim_link_up(const char *name)
+{
+	struct ifreq ifr = {};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (s < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		ret = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr))
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
 /* Gives @name address 192.0.2.@host/24 (TEST-NET-1) and brings it up. */
 static inline int nsim_ifup(const char *name, int host)
 {
@@ -83,13 +101,8 @@ static inline int nsim_ifup(const char *name, int host)
 	sin->sin_addr.s_addr = htonl(0xffffff00);
 	if (!ret && ioctl(s, SIOCSIFNETMASK, &ifr))
 		ret = -errno;
-	if (!ret && ioctl(s, SIOCGIFFLAGS, &ifr))
-		ret = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr))
-		ret = -errno;
 	close(s);
-	return ret;
+	return ret ?: nsim_link_up(name);
 }
 
 static inline struct sockaddr_in nsim_addr(int host, int port)
