@@ -12,6 +12,7 @@ numbering is the spec's.  Prints KTAP for vng_results.py.
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -48,9 +49,15 @@ def make_device():
         if ports:
             break
         time.sleep(0.1)
-    name = ports[0].name
-    subprocess.run(['ip', 'link', 'set', 'dev', name, 'up'], check=True)
-    return name, int(Path(f'/sys/class/net/{name}/ifindex').read_text())
+    ifindex = int((ports[0] / 'ifindex').read_text())
+    # udev may rename the port meanwhile: go by its ifindex, retry.
+    for _ in range(50):
+        name = socket.if_indextoname(ifindex)
+        if subprocess.run(['ip', 'link', 'set', 'dev', name, 'up'],
+                          capture_output=True, check=False).returncode == 0:
+            return name, ifindex
+        time.sleep(0.1)
+    raise OSError(f'could not bring up the netdevsim port (ifindex {ifindex})')
 
 
 def run(tree):
