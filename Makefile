@@ -7,7 +7,7 @@
 #   make bench      boot the Rust and the C kernel alternately (5 rounds),
 #                   benchmark both, write results/bench/ and the README table
 #   make patch      the upstream patch series in .cache/patches/ (cover
-#                   letter, 9 patches), checkpatch --strict on each
+#                   letter, 16 patches), checkpatch --strict on each
 #   make patch-check apply the series patch by patch, build after each
 #   make kunit      the KUnit suite through tools/testing/kunit/kunit.py
 #   make vng CMD=.. boot the Rust kernel with virtme-ng (host root shared),

@@ -265,21 +265,6 @@ STEPS = {
             Absent('irq_suspend'),
         ],
         'net/core/dev.c': [
-            # napi_complete_done()
-            DropC(r'^\tif \(napi_prefer_busy_poll\(n\)\) \{\n\t\ttimeout = napi_get_irq_suspend_timeout'),
-            Sub('\tif (ret && n->defer_hard_irqs_count > 0) {\n',
-                '\tif (n->defer_hard_irqs_count > 0) {\n'),
-            # busy_poll_stop()
-            Sub('\t\ttimeout = napi_get_irq_suspend_timeout(napi);\n'
-                '\t\tif (!timeout) {\n'
-                '\t\t\tnapi->defer_hard_irqs_count = napi_get_defer_hard_irqs(napi);\n'
-                '\t\t\tif (napi->defer_hard_irqs_count)\n'
-                '\t\t\t\ttimeout = napi_get_gro_flush_timeout(napi);\n'
-                '\t\t}\n'
-                '\t\tif (timeout) {\n',
-                '\t\tnapi->defer_hard_irqs_count = napi_get_defer_hard_irqs(napi);\n'
-                '\t\ttimeout = napi_get_gro_flush_timeout(napi);\n'
-                '\t\tif (napi->defer_hard_irqs_count && timeout) {\n'),
             DropC(func('napi_suspend_irqs')),
             DropC(func('napi_resume_irqs')),
             # netif_napi_add_weight()
