@@ -72,6 +72,7 @@ check_prototype!(
     ep_busy_poll_timed_out,
     ep_busy_poll_napi,
     ep_busy_poll_params,
+    ep_busy_poll_counters,
     ep_busy_poll_suspend,
     ep_busy_poll_resume,
     ep_busy_poll_release,
@@ -209,6 +210,7 @@ pub unsafe extern "C" fn ep_busy_poll_napi(
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
+    state.count_loop();
     // SAFETY: The caller guarantees the `loop_end`/`arg` pair and the context.
     unsafe {
         busy_poll::napi_busy_loop(napi_id, loop_end, arg, state.prefer(), state.napi_budget())
@@ -242,6 +244,32 @@ pub unsafe extern "C" fn ep_busy_poll_params(
     };
 }
 
+/// Fills `out` with what the instance's busy polling did, for
+/// `/proc/<pid>/fdinfo/<epfd>`.
+///
+/// # Safety
+///
+/// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
+/// - `out` points to a `struct ep_busy_poll_counters` the caller may write.
+#[no_mangle]
+pub unsafe extern "C" fn ep_busy_poll_counters(
+    bp: *const bindings::ep_busy_poll,
+    out: *mut bindings::ep_busy_poll_counters,
+) {
+    // SAFETY: The caller guarantees `bp` points to a live instance's state,
+    // which only `BusyPoll` accesses (C sees opaque storage).
+    let state = unsafe { BusyPoll::from_raw(bp) };
+    let c = state.counters();
+    // SAFETY: The caller guarantees `out` is valid for writes.
+    unsafe {
+        out.write(bindings::ep_busy_poll_counters {
+            loops: c.loops,
+            timeouts: c.timeouts,
+            irq_suspensions: c.irq_suspensions,
+        })
+    };
+}
+
 /// `epoll_wait()` has just delivered events: if the instance prefers busy
 /// polling and busy polls NAPI instance `napi_id`, hold that instance's
 /// interrupts off for its `irq-suspend-timeout`, so the application finds
@@ -258,14 +286,15 @@ pub unsafe extern "C" fn ep_busy_poll_suspend(bp: *const bindings::ep_busy_poll,
     // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
     if let Some(napi_id) = state.irq_suspension_target(napi_id) {
+        state.count_irq_suspension();
         busy_poll::napi_suspend_irqs(napi_id);
     }
 }
 
-/// A busy loop on NAPI instance `napi_id` ended without events: if the
-/// instance prefers busy polling, let that NAPI instance's interrupts back
-/// in now rather than when its suspension times out.  C then forgets the
-/// NAPI ID.
+/// A busy loop on NAPI instance `napi_id` ended without events: counts it,
+/// and if the instance prefers busy polling, lets that NAPI instance's
+/// interrupts back in now rather than when its suspension times out.  C
+/// then forgets the NAPI ID.
 ///
 /// # Safety
 ///
@@ -276,6 +305,7 @@ pub unsafe extern "C" fn ep_busy_poll_resume(bp: *const bindings::ep_busy_poll, 
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
+    state.count_timeout();
     if let Some(napi_id) = state.irq_suspension_target(napi_id) {
         busy_poll::napi_resume_irqs(napi_id);
     }

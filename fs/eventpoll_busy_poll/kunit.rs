@@ -22,8 +22,9 @@ use kernel::{
 };
 
 use crate::{
-    ep_busy_poll_get_params, ep_busy_poll_on, ep_busy_poll_params, ep_busy_poll_release,
-    ep_busy_poll_resume, ep_busy_poll_set_params, ep_busy_poll_suspend, ep_busy_poll_timed_out,
+    ep_busy_poll_counters, ep_busy_poll_get_params, ep_busy_poll_napi, ep_busy_poll_on,
+    ep_busy_poll_params, ep_busy_poll_release, ep_busy_poll_resume, ep_busy_poll_set_params,
+    ep_busy_poll_suspend, ep_busy_poll_timed_out,
     rules::{self, EpollParams, Params},
     state::{BusyPoll, Users},
     used_key,
@@ -457,6 +458,51 @@ fn entry_points_time_out_on_the_clock(_test: *mut kunit) {
     }
 }
 
+/// The counts in `bp` as fdinfo shows them: loops, timeouts, suspensions.
+fn counts(bp: &bindings::ep_busy_poll) -> (usize, usize, usize) {
+    // SAFETY: All-zero is a valid `struct ep_busy_poll_counters`.
+    let mut out: bindings::ep_busy_poll_counters = unsafe { core::mem::zeroed() };
+    // SAFETY: `bp` is a live state and `out` writable.
+    unsafe { ep_busy_poll_counters(bp, &mut out) };
+    (out.loops, out.timeouts, out.irq_suspensions)
+}
+
+fn entry_points_count_busy_polling(_test: *mut kunit) {
+    let bp = c_state();
+    // SAFETY: `bp` is a live state, only accessed through `BusyPoll`.
+    let state = unsafe { BusyPoll::from_raw(&bp) };
+    let users = Counter::default();
+    check!(counts(&bp) == (0, 0, 0));
+    // A loop on a NAPI ID no device has returns at once; C then finds no
+    // events and reports the loop's end without them.
+    // SAFETY: `bp` is a live state; no `loop_end`; KUnit's kthread has
+    // interrupts on.
+    unsafe { ep_busy_poll_napi(&bp, u32::MAX, None, core::ptr::null_mut()) };
+    check!(counts(&bp) == (1, 0, 0));
+    // SAFETY: As above.
+    unsafe { ep_busy_poll_resume(&bp, u32::MAX) };
+    check!(counts(&bp) == (1, 1, 0));
+    // Suspensions count only when one is asked of a NAPI instance: with
+    // the preference and a NAPI ID.
+    // SAFETY: As above.
+    unsafe { ep_busy_poll_suspend(&bp, u32::MAX) };
+    check!(counts(&bp) == (1, 1, 0));
+    check!(state.set(&params(0, 0, 1), || false, &users).is_ok());
+    // SAFETY: As above.
+    unsafe {
+        ep_busy_poll_suspend(&bp, 0);
+        ep_busy_poll_suspend(&bp, busy_poll::MIN_NAPI_ID - 1);
+    }
+    check!(counts(&bp) == (1, 1, 0));
+    // SAFETY: As above.
+    unsafe { ep_busy_poll_suspend(&bp, u32::MAX) };
+    check!(counts(&bp) == (1, 1, 1));
+    // The parameters do not reset the counts.
+    check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
+    check!(counts(&bp) == (1, 1, 1));
+    state.release(&users);
+}
+
 /// One entry of the case table.
 const fn case(name: &'static CStr, run: unsafe extern "C" fn(*mut kunit)) -> kunit_case {
     // SAFETY: `kunit_case` is plain C data for which all-zero is the empty
@@ -520,6 +566,7 @@ kunit_cases![
     instances_with_params_are_counted_once,
     entry_points_set_get_and_count,
     entry_points_time_out_on_the_clock,
+    entry_points_count_busy_polling,
 ];
 
 // `addr_of_mut!` rather than `&raw mut`: the kernel's minimum rustc (1.78)

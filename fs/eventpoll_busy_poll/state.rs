@@ -3,7 +3,7 @@
 //! The busy-poll state of one epoll instance.
 
 use core::sync::atomic::{
-    AtomicU16, AtomicU32, AtomicU8,
+    AtomicU16, AtomicU32, AtomicU8, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed},
 };
 
@@ -69,6 +69,24 @@ pub struct BusyPoll {
     prefer: AtomicU8,
     /// `COUNTED`, `BUSY` and `DIRTY`.
     users: AtomicU8,
+    /// Busy loops started.
+    loops: AtomicUsize,
+    /// Busy loops that ended without events.
+    timeouts: AtomicUsize,
+    /// IRQ suspensions asked of the NAPI instance polled.
+    irq_suspensions: AtomicUsize,
+}
+
+/// What an instance's busy polling did since it was created, as
+/// `/proc/<pid>/fdinfo/<epfd>` shows it; each count wraps around.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Busy loops started.
+    pub loops: usize,
+    /// Busy loops that ended without events.
+    pub timeouts: usize,
+    /// IRQ suspensions asked of the NAPI instance polled.
+    pub irq_suspensions: usize,
 }
 
 // C reserves the storage (`struct ep_busy_poll` in struct eventpoll, opaque
@@ -105,6 +123,9 @@ impl BusyPoll {
             budget: AtomicU16::new(0),
             prefer: AtomicU8::new(0),
             users: AtomicU8::new(0),
+            loops: AtomicUsize::new(0),
+            timeouts: AtomicUsize::new(0),
+            irq_suspensions: AtomicUsize::new(0),
         }
     }
 
@@ -236,4 +257,34 @@ impl BusyPoll {
     pub fn prefer(&self) -> bool {
         self.prefer.load(Relaxed) != 0
     }
+
+    /// Counts a busy loop that is about to start.  Only busy-poll paths
+    /// count, so an instance that never busy polls pays nothing for it.
+    #[inline]
+    pub fn count_loop(&self) {
+        self.loops.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a busy loop that ended without events.
+    #[inline]
+    pub fn count_timeout(&self) {
+        self.timeouts.fetch_add(1, Relaxed);
+    }
+
+    /// Counts an IRQ suspension asked of the NAPI instance polled.
+    #[inline]
+    pub fn count_irq_suspension(&self) {
+        self.irq_suspensions.fetch_add(1, Relaxed);
+    }
+
+    /// The counts so far, each read on its own: a busy loop running
+    /// meanwhile may be counted as started but not yet as ended.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            loops: self.loops.load(Relaxed),
+            timeouts: self.timeouts.load(Relaxed),
+            irq_suspensions: self.irq_suspensions.load(Relaxed),
+        }
+    }
+
 }

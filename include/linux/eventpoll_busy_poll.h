@@ -17,12 +17,29 @@ struct epoll_params;
 /**
  * struct ep_busy_poll - busy-poll state of one epoll instance
  * @opaque: storage for the Rust code, which accesses it only atomically
+ * @opaque_counters: the same, for the counts ep_busy_poll_counters() reads
  *
  * Opaque to C, so no C code reads the parameters without the atomics.
  * All-zero bytes (as left by kzalloc()) are the state of a new instance.
  */
 struct ep_busy_poll {
 	u32 opaque[2];
+	unsigned long opaque_counters[3];
+};
+
+/**
+ * struct ep_busy_poll_counters - what one epoll instance's busy polling did
+ * @loops: busy loops started
+ * @timeouts: busy loops that ended without events
+ * @irq_suspensions: IRQ suspensions asked of the NAPI instance polled
+ *
+ * Counted since the instance was created, wrapping around, for
+ * /proc/<pid>/fdinfo/<epfd>.
+ */
+struct ep_busy_poll_counters {
+	unsigned long loops;
+	unsigned long timeouts;
+	unsigned long irq_suspensions;
 };
 
 /*
@@ -44,6 +61,8 @@ void ep_busy_poll_napi(const struct ep_busy_poll *bp, unsigned int napi_id,
 		       bool (*loop_end)(void *, unsigned long), void *arg);
 void ep_busy_poll_params(const struct ep_busy_poll *bp,
 			 struct epoll_params *out);
+void ep_busy_poll_counters(const struct ep_busy_poll *bp,
+			   struct ep_busy_poll_counters *out);
 void ep_busy_poll_suspend(const struct ep_busy_poll *bp, unsigned int napi_id);
 void ep_busy_poll_resume(const struct ep_busy_poll *bp, unsigned int napi_id);
 void ep_busy_poll_release(struct ep_busy_poll *bp, unsigned int napi_id);

@@ -332,7 +332,17 @@ STEPS = {
             DropC(func('ep_show_busy_poll')),
             Drop('#ifdef CONFIG_NET_RX_BUSY_POLL\n#endif\n\n'),
             Drop('#ifdef CONFIG_NET_RX_BUSY_POLL\n\tep_show_busy_poll(m, ep);\n#endif\n'),
-            Absent('ep_show_busy_poll', 'busy_poll_usecs:'),
+            # The counters of the C variant.
+            DropRe(r'^\t/\* busy loops started, .*\n(?:\tatomic_long_t busy_poll_\w+;\n){3}'),
+            Drop('\t\tatomic_long_inc(&ep->busy_poll_loops);\n'),
+            Drop('\t\tatomic_long_inc(&ep->busy_poll_timeouts);\n'),
+            Sub('\tif (napi_id >= MIN_NAPI_ID && READ_ONCE(ep->prefer_busy_poll)) {\n'
+                '\t\tatomic_long_inc(&ep->busy_poll_irq_suspensions);\n'
+                '\t\tnapi_suspend_irqs(napi_id);\n\t}\n',
+                '\tif (napi_id >= MIN_NAPI_ID && READ_ONCE(ep->prefer_busy_poll))\n'
+                '\t\tnapi_suspend_irqs(napi_id);\n'),
+            Absent('ep_show_busy_poll', 'busy_poll_usecs:', 'busy_poll_loops',
+                   'busy_poll_timeouts', 'irq_suspensions'),
         ],
     },
     'rust-jump-label': {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -48,6 +49,37 @@ static inline int ep_write_file(const char *path, const char *s)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* What busy polling did, from the last lines of an epoll fdinfo. */
+struct ep_counters {
+	unsigned int napi_id;
+	unsigned long loops;		/* busy loops started */
+	unsigned long timeouts;		/* of them, ended without events */
+	unsigned long irq_suspensions;	/* asked after delivering events */
+};
+
+/* Reads @c from /proc/self/fdinfo/@fd; 0, or -1 if a line is missing. */
+static inline int ep_counters(int fd, struct ep_counters *c)
+{
+	char path[64], line[256];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	while (fgets(line, sizeof(line), f)) {
+		found += sscanf(line, "busy_poll_napi_id: %u", &c->napi_id) == 1;
+		found += sscanf(line, "busy_poll_loops: %lu", &c->loops) == 1;
+		found += sscanf(line, "busy_poll_timeouts: %lu", &c->timeouts) == 1;
+		found += sscanf(line, "busy_poll_irq_suspensions: %lu",
+				&c->irq_suspensions) == 1;
+	}
+	fclose(f);
+	return found == 4 ? 0 : -1;
 }
 
 /* ioctl() returning 0 or -errno, so an EXPECT_EQ shows the errno. */

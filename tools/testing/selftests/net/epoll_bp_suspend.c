@@ -331,7 +331,8 @@ TEST_F_TIMEOUT(tcp, one_mib_arrives_intact, 60)
 	struct nsim_tcp client = { .host = 2, .port = TCP_PORT, .fd = -1 };
 	struct tcp_client c = { .buf = out };
 	struct epoll_event ev = { .events = EPOLLIN };
-	int ep, conn, waits = 0, ready = 0, eof = 0, i, known;
+	int ep, plain, conn, waits = 0, ready = 0, eof = 0, i, known;
+	struct ep_counters cnt, plain_cnt;
 	unsigned int napi_id = 0;
 	socklen_t len = sizeof(napi_id);
 	long long deadline, busy_rx[2];
@@ -360,6 +361,10 @@ TEST_F_TIMEOUT(tcp, one_mib_arrives_intact, 60)
 	ep = epoll_create1(0);
 	ASSERT_EQ(0, ep_set(ep, TCP_USECS, TCP_BUDGET, 1, 0));
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, conn, &ev));
+	/* Watches the same socket without params: must count nothing. */
+	plain = epoll_create1(0);
+	ASSERT_LE(0, plain);
+	ASSERT_EQ(0, epoll_ctl(plain, EPOLL_CTL_ADD, conn, &ev));
 
 	ASSERT_EQ(0, nsim_in_ns(&self->s.nsim, 1, busy_poll_rx_packets, &busy_rx[0]));
 	c.fd = client.fd;
@@ -367,6 +372,7 @@ TEST_F_TIMEOUT(tcp, one_mib_arrives_intact, 60)
 	deadline = now_ns() + TCP_DEADLINE_NS;
 	while (!eof && got <= TCP_BYTES && now_ns() < deadline) {
 		waits++;
+		epoll_wait(plain, &ev, 1, 0);
 		if (epoll_wait(ep, &ev, 1, 1000) < 1)
 			continue;
 		ready++;
@@ -389,6 +395,8 @@ TEST_F_TIMEOUT(tcp, one_mib_arrives_intact, 60)
 	getsockopt(conn, SOL_SOCKET, SO_INCOMING_NAPI_ID, &napi_id, &len);
 	for (i = 0, known = 0; i < self->s.napis; i++)
 		known |= self->s.napi[i] == napi_id;
+	ASSERT_EQ(0, ep_counters(ep, &cnt)) TH_LOG("no busy-poll counters in fdinfo");
+	ASSERT_EQ(0, ep_counters(plain, &plain_cnt));
 
 	ksft_print_msg("irq-suspend-timeout %lld: %zu of %d bytes, NAPI %u\n",
 		       variant->suspend_ns, got, TCP_BYTES, napi_id);
@@ -397,6 +405,8 @@ TEST_F_TIMEOUT(tcp, one_mib_arrives_intact, 60)
 		       (unsigned long long)fnv1a(in, got));
 	ksft_print_msg("%d epoll_wait() calls, %d with events; %lld packets busy polled\n",
 		       waits, ready, busy_rx[1] - busy_rx[0]);
+	ksft_print_msg("fdinfo: NAPI %u, %lu busy loops, %lu without events, %lu suspensions\n",
+		       cnt.napi_id, cnt.loops, cnt.timeouts, cnt.irq_suspensions);
 	EXPECT_EQ(0, c.err) TH_LOG("the client's write: %s", strerror(c.err));
 	EXPECT_EQ(TCP_BYTES, c.sent);
 	EXPECT_EQ(1, eof) TH_LOG("no end of stream within %lld s", TCP_DEADLINE_NS / 1000000000);
@@ -405,7 +415,26 @@ TEST_F_TIMEOUT(tcp, one_mib_arrives_intact, 60)
 	EXPECT_EQ(0, memcmp(out, in, TCP_BYTES)) TH_LOG("the bytes differ");
 	EXPECT_TRUE(known)
 		TH_LOG("the connection's NAPI %u is not one of the server port's", napi_id);
+	/*
+	 * One busy loop at most per epoll_wait(); every call that returned
+	 * events asked for a suspension (prefer_busy_poll 1), but for one
+	 * whose NAPI ID a busy loop without events had just forgotten.
+	 */
+	EXPECT_LE(1, cnt.loops);
+	EXPECT_GE(waits, cnt.loops);
+	EXPECT_GE(cnt.loops, cnt.timeouts);
+	EXPECT_GE(ready, cnt.irq_suspensions);
+	EXPECT_LE(ready - (long)cnt.timeouts, (long)cnt.irq_suspensions)
+		TH_LOG("%d deliveries, %lu suspensions asked", ready, cnt.irq_suspensions);
+	EXPECT_TRUE(cnt.napi_id == 0 || cnt.napi_id == napi_id)
+		TH_LOG("fdinfo's NAPI %u, the socket's %u", cnt.napi_id, napi_id);
+	/* Without params (and net.core.busy_poll 0), nothing busy polls. */
+	EXPECT_EQ(0, plain_cnt.napi_id);
+	EXPECT_EQ(0, plain_cnt.loops);
+	EXPECT_EQ(0, plain_cnt.timeouts);
+	EXPECT_EQ(0, plain_cnt.irq_suspensions);
 
+	close(plain);
 	close(ep);
 	close(conn);
 	close(client.fd);
@@ -696,11 +725,13 @@ static void run_rounds(struct __test_metadata *_metadata, struct server *s,
 		       struct window *w)
 {
 	int ep, i, j, g, busy = 0;
+	struct ep_counters c0, c;
 
 	ASSERT_EQ(0, server_napi_set(s, DEFER, G_NS, t));
 	ep = primed_instance(s, usecs, prefer);
 	ASSERT_LE(0, ep);
 	usleep(100000);	/* past T, G and the timers' chain of DEFER polls */
+	ASSERT_EQ(0, ep_counters(ep, &c0)) TH_LOG("no busy-poll counters in fdinfo");
 	ASSERT_EQ(0, trace_start(s));
 	for (i = 0; i < 2 * ROUNDS; i++) {
 		/* A late round's busy loop polls the NAPI thousands of times
@@ -712,6 +743,7 @@ static void run_rounds(struct __test_metadata *_metadata, struct server *s,
 			TH_LOG("delivery %d (%s)", i, i >= ROUNDS ? "late" : "ready");
 	}
 	ASSERT_EQ(0, trace_stop(s, tr));
+	ASSERT_EQ(0, ep_counters(ep, &c));
 	close(ep);
 	EXPECT_EQ(0, tr->lost) TH_LOG("the trace lost events: the counts below are short");
 
@@ -724,6 +756,30 @@ static void run_rounds(struct __test_metadata *_metadata, struct server *s,
 	ksft_print_msg("napi_watchdog started %d times %lld ms ahead, %d times %lld ms ahead\n",
 		       count_ahead(tr, NULL, T_NS), T_NS / 1000000, g, G_NS / 1000000);
 	EXPECT_EQ(0, busy) TH_LOG("busy-poll napi polls in the ready rounds");
+
+	/*
+	 * fdinfo's counts over the rounds: a busy loop in each late round
+	 * only; a suspension asked on each delivery with prefer_busy_poll
+	 * (whatever T: it is asked, napi_suspend_irqs() does nothing at 0),
+	 * but after a loop that found no events and forgot the NAPI ID;
+	 * none without.
+	 */
+	c.loops -= c0.loops;
+	c.timeouts -= c0.timeouts;
+	c.irq_suspensions -= c0.irq_suspensions;
+	ksft_print_msg("fdinfo: NAPI %u, %lu busy loops, %lu without events, %lu suspensions\n",
+		       c.napi_id, c.loops, c.timeouts, c.irq_suspensions);
+	EXPECT_EQ(ROUNDS, c.loops);
+	EXPECT_GE(c.loops, c.timeouts);
+	if (prefer) {
+		EXPECT_GE(2 * ROUNDS, c.irq_suspensions);
+		EXPECT_LE(2 * ROUNDS - c.timeouts, c.irq_suspensions);
+	} else {
+		EXPECT_EQ(0, c.irq_suspensions);
+	}
+	for (i = 0, j = 0; i < s->napis; i++)
+		j |= s->napi[i] == c.napi_id;
+	EXPECT_TRUE(j) TH_LOG("fdinfo's NAPI %u is not one of the server port's", c.napi_id);
 }
 
 static void print_lag(const struct trace *tr, long long t)
