@@ -1,7 +1,8 @@
 //! Per-epoll busy-poll parameters from userspace: thin, checked wrappers
 //! around the `EPIOCSPARAMS` / `EPIOCGPARAMS` ioctls of Linux >= 6.9, using
 //! the `libc` crate's `epoll_params`; [`napi`] reads and sets the per-NAPI
-//! settings those instances poll with (generic netlink, `netdev` family).
+//! settings those instances poll with (generic netlink, `netdev` family);
+//! [`stats`] reads what an instance's busy polling did from its fdinfo.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -10,6 +11,7 @@ pub use libc::epoll_params as EpollParams;
 
 pub mod napi;
 pub mod remote;
+pub mod stats;
 
 /// The ioctl type of epoll (`EPOLL_IOC_TYPE`).
 pub const EPOLL_IOC_TYPE: u32 = 0x8A;

@@ -78,6 +78,37 @@ impl Process {
         fds.sort_unstable();
         Ok(fds)
     }
+
+    /// What the process's descriptor `fd` is, as `/proc/PID/fd/FD` links
+    /// to it (`anon_inode:[eventpoll]`, `pipe:[1234]`, a path).  Needs
+    /// ptrace-read rights (`EACCES` otherwise); `ENOENT` if there is no
+    /// such descriptor, or no such process any more.
+    pub fn fd_link(&self, fd: libc::c_int) -> io::Result<String> {
+        let link = fs::read_link(format!("/proc/{}/fd/{fd}", self.pid))?;
+        Ok(link.to_string_lossy().into_owned())
+    }
+
+    /// The text of `/proc/PID/fdinfo/FD`, read as `cat` reads it: it
+    /// needs ptrace-read rights over the process (`EACCES` otherwise),
+    /// not the ptrace-attach rights of [`Process::take_fd`]; `ENOENT` if
+    /// there is no such descriptor, or no such process any more.
+    pub fn fdinfo(&self, fd: libc::c_int) -> io::Result<String> {
+        fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", self.pid))
+    }
+
+    /// Whether the process has exited (its pidfd is readable then, zombie
+    /// or reaped): what was read from `/proc/PID` by its number may be of
+    /// another process by now.  `false` if that cannot be told.
+    pub fn has_exited(&self) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no waiting.
+        let ret = unsafe { libc::poll(&raw mut pfd, 1, 0) };
+        ret > 0 && pfd.revents & libc::POLLIN != 0
+    }
 }
 
 /// What the descriptor `fd` of this process is, as `/proc/self/fd` shows
@@ -201,6 +232,35 @@ busy_poll_usecs:\t0\nbusy_poll_budget:\t0\nprefer_busy_poll:\t0\n";
             ]
         );
         assert!(parse_epoll_targets("pos:\t0\nflags:\t02\n").is_empty());
+    }
+
+    #[test]
+    fn our_own_process_by_its_pid() {
+        let ep = crate::epoll_create().unwrap();
+        let me = Process::open(std::process::id() as libc::pid_t).unwrap();
+        assert!(!me.has_exited());
+        let fd = ep.as_raw_fd();
+        assert_eq!(me.fd_link(fd).unwrap(), EVENTPOLL_LINK);
+        assert!(me.epoll_fds().unwrap().contains(&fd));
+        assert!(me.fdinfo(fd).unwrap().starts_with("pos:"));
+        // A number no descriptor has (other tests' threads open some).
+        let none = 999_999;
+        assert_eq!(
+            me.fdinfo(none).unwrap_err().raw_os_error(),
+            Some(libc::ENOENT)
+        );
+        assert_eq!(
+            me.fd_link(none).unwrap_err().raw_os_error(),
+            Some(libc::ENOENT)
+        );
+    }
+
+    #[test]
+    fn a_child_that_exited_has_exited() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let p = Process::open(child.id() as libc::pid_t).unwrap();
+        child.wait().unwrap();
+        assert!(p.has_exited());
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! `epoll-bp`: reads and sets the per-epoll busy-poll parameters of an epoll
 //! instance held by another, unmodified process, so busy polling can be
-//! switched on for a running server.  The instance is reached through
-//! `pidfd_open` + `pidfd_getfd`, then `EPIOCGPARAMS` / `EPIOCSPARAMS`.
-//! `epoll-bp napi` (the `napi` module) shows and sets the per-NAPI settings
-//! busy polling works with, over generic netlink.
+//! switched on for a running server: one instance (`set --fd`), or every
+//! one the process has (`set --all`, e.g. memcached's one per worker
+//! thread).  The instance is reached through `pidfd_open` + `pidfd_getfd`,
+//! then `EPIOCGPARAMS` / `EPIOCSPARAMS`.  `epoll-bp stats` (the `stats`
+//! module) shows what the instances' busy polling did, from their
+//! `/proc/PID/fdinfo` (the NAPI ID polled, busy loops, those that timed
+//! out, IRQ suspensions), once or every few seconds.  `epoll-bp napi` (the
+//! `napi` module) shows and sets the per-NAPI settings busy polling works
+//! with, over generic netlink.  get, set and list are parsed by hand here;
+//! stats and napi by clap.
 //!
 //! Exit status: 0 on success, 1 when something failed (with a message
 //! saying what and what to do), 2 on a usage error.
@@ -18,20 +24,27 @@ use epoll_busy_poll::{
 };
 
 mod napi;
+mod stats;
 
 const HELP: &str = "\
 Usage: epoll-bp <COMMAND> [OPTIONS]
 
 Read and set the per-epoll NAPI busy-poll parameters (EPIOCGPARAMS and
 EPIOCSPARAMS, Linux >= 6.9) of an epoll instance held by another process,
-so busy polling can be switched on for a server without changing it; and
-the per-NAPI settings busy polling works with (netdev netlink family).
+so busy polling can be switched on for a server without changing it, and
+see what its busy polling did (fdinfo); and the per-NAPI settings busy
+polling works with (netdev netlink family).
 
 Commands:
   get   --pid PID --fd FD      show the parameters of epoll fd FD of PID
-  set   --pid PID --fd FD [--usecs USECS] [--budget BUDGET] [--prefer 0|1]
-                               change them; fields not given keep their value
+  set   --pid PID --fd FD|--all [--usecs USECS] [--budget BUDGET]
+        [--prefer 0|1]         change them (of every epoll fd of PID with
+                               --all); fields not given keep their value
   list  --pid PID              show every epoll fd of PID with its parameters
+  stats --pid PID [--fd FD] [--json | --interval SECS [--count N]]
+                               show what busy polling did: the NAPI ID
+                               polled, busy loops, timeouts, IRQ suspensions;
+                               with --interval, every SECS seconds
   napi show [--dev IFNAME | --ifindex N | --id ID | --pid PID --fd FD]
                                show NAPI instances: of a device, or those
                                behind the sockets epoll fd FD of PID watches
@@ -45,13 +58,16 @@ Options:
 
 Output, one line per epoll fd:
   fd 5: busy_poll_usecs=50 busy_poll_budget=8 prefer_busy_poll=0
-or per NAPI instance ('epoll-bp napi show --help' says more):
+('epoll-bp stats --help' says what stats adds to it), or per NAPI
+instance ('epoll-bp napi show --help' says more):
   napi 8193: dev=eth0 ifindex=2 irq=35 pid=none defer_hard_irqs=0 ...
 
 Rights: taking a descriptor of another process (pidfd_getfd) needs
 ptrace-attach rights over it: the same user, with kernel.yama.ptrace_scope
-allowing it, or CAP_SYS_PTRACE.  A budget above 64 needs CAP_NET_ADMIN,
-and so does 'napi set'.
+allowing it, or CAP_SYS_PTRACE.  'stats' only reads /proc/PID/fdinfo,
+which needs ptrace-read rights (as cat does): the same user, or
+CAP_SYS_PTRACE.  A budget above 64 needs CAP_NET_ADMIN, and so does
+'napi set'.
 
 Exit status: 0 on success, 1 if an operation failed, 2 on a usage error.
 ";
@@ -70,15 +86,18 @@ Options:
 ";
 
 const HELP_SET: &str = "\
-Usage: epoll-bp set --pid PID --fd FD [--usecs USECS] [--budget BUDGET] [--prefer 0|1]
+Usage: epoll-bp set --pid PID --fd FD|--all [--usecs USECS] [--budget BUDGET] [--prefer 0|1]
 
 Change the busy-poll parameters of the epoll instance that is descriptor
 FD of process PID, then show them as 'get' does.  Fields not given keep
-their current value (read, modify, write).
+their current value (read, modify, write).  With --all, do so for every
+epoll instance of PID, a line each; one that fails is reported and the
+others are still set, and the exit status is then 1.
 
 Options:
   --pid PID        the process holding the epoll instance
   --fd FD          its descriptor number (see 'epoll-bp list --pid PID')
+  --all            every epoll fd of PID instead (as 'list' finds them)
   --usecs USECS    busy_poll_usecs: how long epoll_wait() busy polls, in
                    microseconds; 0 leaves it to net.core.busy_poll
                    (the kernel takes 0 to 2147483647)
@@ -90,6 +109,9 @@ Options:
 
 Example: busy poll 50 us per wait, 16 packets per poll:
   epoll-bp set --pid 1234 --fd 5 --usecs 50 --budget 16
+and in every epoll instance of the process (e.g. memcached's one per
+worker thread):
+  epoll-bp set --pid 1234 --all --usecs 50 --budget 16
 ";
 
 const HELP_LIST: &str = "\
@@ -112,6 +134,7 @@ struct Usage {
 }
 
 /// Something that failed: printed as `epoll-bp: WHAT: WHY`, exit status 1.
+#[derive(Debug)]
 struct Failure {
     what: String,
     why: String,
@@ -181,6 +204,8 @@ struct Args {
     usecs: Option<u32>,
     budget: Option<u16>,
     prefer: Option<u8>,
+    /// `set --all`: every epoll fd of the process.
+    all: bool,
 }
 
 fn usage(message: impl Into<String>, command: Option<Cmd>) -> Usage {
@@ -228,6 +253,16 @@ fn parse(argv: &[String]) -> Result<Request, Usage> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
+        if cmd == Cmd::Set && name == "--all" {
+            if inline.is_some() {
+                return Err(usage("--all takes no value", Some(cmd)));
+            }
+            if args.all {
+                return Err(usage("--all given twice", Some(cmd)));
+            }
+            args.all = true;
+            continue;
+        }
         let Some(&(name, max)) = cmd.options().iter().find(|(o, _)| *o == name) else {
             return Err(usage(
                 format!("'{}' takes no option '{arg}'", cmd.name()),
@@ -253,8 +288,15 @@ fn parse(argv: &[String]) -> Result<Request, Usage> {
     if args.pid.is_none() {
         return Err(usage("--pid is required", Some(cmd)));
     }
-    if cmd != Cmd::List && args.fd.is_none() {
-        return Err(usage("--fd is required", Some(cmd)));
+    match cmd {
+        Cmd::Get if args.fd.is_none() => return Err(usage("--fd is required", Some(cmd))),
+        Cmd::Set if args.all && args.fd.is_some() => {
+            return Err(usage("--fd and --all cannot be given together", Some(cmd)))
+        }
+        Cmd::Set if !args.all && args.fd.is_none() => {
+            return Err(usage("--fd or --all is required", Some(cmd)))
+        }
+        _ => {}
     }
     Ok(Request::Run(cmd, args))
 }
@@ -381,7 +423,7 @@ fn line(fd: libc::c_int, p: &EpollParams) {
 }
 
 fn run(cmd: Cmd, args: &Args) -> Result<(), Failure> {
-    // `parse` made sure of --pid, and of --fd for get and set.
+    // `parse` made sure of --pid, and of --fd for get and set without --all.
     let pid = args.pid.unwrap_or_default();
     let fd = args.fd.unwrap_or_default();
     let process = open_process(pid)?;
@@ -391,14 +433,10 @@ fn run(cmd: Cmd, args: &Args) -> Result<(), Failure> {
             let ep = take_epoll(&process, fd)?;
             line(fd, &get(&ep, &what)?);
         }
+        Cmd::Set if args.all => set_all(&process, args)?,
         Cmd::Set => {
             let ep = take_epoll(&process, fd)?;
-            let mut p = get(&ep, &what)?;
-            p.busy_poll_usecs = args.usecs.unwrap_or(p.busy_poll_usecs);
-            p.busy_poll_budget = args.budget.unwrap_or(p.busy_poll_budget);
-            p.prefer_busy_poll = args.prefer.unwrap_or(p.prefer_busy_poll);
-            p.__pad = 0;
-            set_params(&ep, &p).or_else(|e| ioctl_failure(what.clone(), "EPIOCSPARAMS", &e, &p))?;
+            set(&ep, args, &what)?;
             line(fd, &get(&ep, &what)?);
         }
         Cmd::List => list(&process)?,
@@ -406,9 +444,20 @@ fn run(cmd: Cmd, args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-fn list(process: &Process) -> Result<(), Failure> {
+/// Read, modify, write: the fields `args` gives, in the instance `ep`.
+fn set(ep: &OwnedFd, args: &Args, what: &str) -> Result<(), Failure> {
+    let mut p = get(ep, what)?;
+    p.busy_poll_usecs = args.usecs.unwrap_or(p.busy_poll_usecs);
+    p.busy_poll_budget = args.budget.unwrap_or(p.busy_poll_budget);
+    p.prefer_busy_poll = args.prefer.unwrap_or(p.prefer_busy_poll);
+    p.__pad = 0;
+    set_params(ep, &p).or_else(|e| ioctl_failure(what.into(), "EPIOCSPARAMS", &e, &p))
+}
+
+/// The epoll fds of `process`, from `/proc/PID/fd`.
+fn epoll_fds(process: &Process) -> Result<Vec<libc::c_int>, Failure> {
     let pid = process.pid();
-    let fds = process.epoll_fds().or_else(|e| match e.raw_os_error() {
+    process.epoll_fds().or_else(|e| match e.raw_os_error() {
         Some(libc::ENOENT) => fail(format!("process {pid}"), "the process has exited"),
         Some(libc::EACCES) | Some(libc::EPERM) => fail(
             format!("process {pid}: reading /proc/{pid}/fd"),
@@ -418,27 +467,85 @@ fn list(process: &Process) -> Result<(), Failure> {
             format!("process {pid}: reading /proc/{pid}/fd"),
             describe(&e),
         ),
-    })?;
+    })
+}
+
+/// A copy of epoll fd `fd` of `process`, found in `/proc/PID/fd` a moment
+/// ago: `None` if it has been closed or replaced since.
+fn take_listed(process: &Process, fd: libc::c_int) -> Result<Option<OwnedFd>, Failure> {
+    match take_epoll(process, fd) {
+        Ok(ep) => Ok(Some(ep)),
+        Err(_) if matches!(process.epoll_fds(), Ok(now) if !now.contains(&fd)) => Ok(None),
+        Err(f) => Err(f),
+    }
+}
+
+fn list(process: &Process) -> Result<(), Failure> {
+    let pid = process.pid();
+    let fds = epoll_fds(process)?;
     if fds.is_empty() {
         println!("process {pid} has no epoll fds");
         return Ok(());
     }
     for fd in fds {
-        let ep = match take_epoll(process, fd) {
-            Ok(ep) => ep,
-            // Closed or replaced since /proc/PID/fd was read.
-            Err(_) if matches!(process.epoll_fds(), Ok(now) if !now.contains(&fd)) => continue,
-            Err(f) => return Err(f),
+        let Some(ep) = take_listed(process, fd)? else {
+            continue;
         };
         line(fd, &get(&ep, &format!("fd {fd} of process {pid}"))?);
     }
     Ok(())
 }
 
+/// `set --all`: sets every epoll fd of `process`, printing a line for
+/// each as `set` does, or its error; fails at the end if one failed.
+fn set_all(process: &Process, args: &Args) -> Result<(), Failure> {
+    let pid = process.pid();
+    let fds = epoll_fds(process)?;
+    if fds.is_empty() {
+        return fail(
+            format!("process {pid}"),
+            "it has no epoll fds: nothing set ('epoll-bp list' shows them once it has)",
+        );
+    }
+    let mut failed = Vec::new();
+    for &fd in &fds {
+        let what = format!("fd {fd} of process {pid}");
+        let result = take_listed(process, fd).and_then(|ep| match ep {
+            Some(ep) => {
+                set(&ep, args, &what)?;
+                get(&ep, &what).map(Some)
+            }
+            None => Ok(None),
+        });
+        match result {
+            Ok(Some(p)) => line(fd, &p),
+            Ok(None) => {}
+            Err(f) => {
+                eprintln!("epoll-bp: {}: {}", f.what, f.why);
+                failed.push(fd.to_string());
+            }
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    fail(
+        format!("process {pid}"),
+        format!(
+            "{} of its {} epoll fds not set: fd {} (see above)",
+            failed.len(),
+            fds.len(),
+            failed.join(", fd ")
+        ),
+    )
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    if argv.first().map(String::as_str) == Some("napi") {
-        return napi::main(&argv);
+    match argv.first().map(String::as_str) {
+        Some("napi") => return napi::main(&argv),
+        Some("stats") => return stats::main(&argv),
+        _ => {}
     }
     match parse(&argv) {
         Ok(Request::Help(text)) => {
@@ -470,5 +577,65 @@ fn main() -> ExitCode {
             }
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_line(line: &str) -> Result<Request, Usage> {
+        let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
+        parse(&argv)
+    }
+
+    fn run_args(line: &str) -> (&'static str, Args) {
+        match parse_line(line) {
+            Ok(Request::Run(cmd, args)) => (cmd.name(), args),
+            _ => panic!("{line}: not a command to run"),
+        }
+    }
+
+    #[test]
+    fn set_takes_fd_or_all() {
+        let (cmd, a) = run_args("set --pid 42 --all --usecs 50");
+        assert_eq!(cmd, "set");
+        assert!(a.all);
+        assert_eq!(
+            (a.pid, a.fd, a.usecs, a.budget),
+            (Some(42), None, Some(50), None)
+        );
+        let (_, a) = run_args("set --all --pid=42");
+        assert!(a.all);
+        let (_, a) = run_args("set --pid 42 --fd 5 --budget 8");
+        assert!(!a.all);
+        assert_eq!((a.fd, a.budget), (Some(5), Some(8)));
+        for (bad, message) in [
+            ("set --pid 42", "--fd or --all is required"),
+            (
+                "set --pid 42 --fd 5 --all",
+                "--fd and --all cannot be given together",
+            ),
+            ("set --pid 42 --all --all", "--all given twice"),
+            ("set --pid 42 --all=1", "--all takes no value"),
+            ("set --all", "--pid is required"),
+            ("get --pid 42", "--fd is required"),
+            ("get --pid 42 --all", "'get' takes no option '--all'"),
+            ("list --pid 42 --all", "'list' takes no option '--all'"),
+        ] {
+            match parse_line(bad) {
+                Err(u) => assert_eq!(u.message, message, "{bad}"),
+                Ok(_) => panic!("{bad}: no usage error"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_help_names_every_command() {
+        for command in ["get ", "set ", "list ", "stats ", "napi show ", "napi set "] {
+            assert!(HELP.contains(&format!("\n  {command}")), "{command}");
+        }
+        assert!(HELP_SET.starts_with("Usage: epoll-bp set --pid PID --fd FD|--all "));
+        assert!(HELP_SET.contains("--budget BUDGET"));
     }
 }

@@ -24,7 +24,8 @@ use epoll_busy_poll::remote::{epoll_targets, fd_kind, stat_fd, Process};
 use super::{describe, fail, open_process, take_epoll, Failure};
 
 /// Help pages start with the usage line, as the other commands' do.
-const TEMPLATE: &str = "{usage-heading} {usage}\n\n{about-with-newline}\n{all-args}{after-help}";
+pub(super) const TEMPLATE: &str =
+    "{usage-heading} {usage}\n\n{about-with-newline}\n{all-args}{after-help}";
 
 const NAPI_AFTER: &str = "\
 A NAPI instance polls a device queue for packets; busy polling (epoll's
@@ -207,7 +208,7 @@ fn ifname(s: &str) -> Result<String, String> {
 
 /// A clap error's message on one line: its first paragraph, without
 /// clap's `error: `.
-fn error_message(e: &clap::Error) -> String {
+pub(super) fn error_message(e: &clap::Error) -> String {
     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         return "no napi command given: show or set".into();
     }
