@@ -14,6 +14,12 @@
  * 'epoll-bp napi' runs against a 2-queue netdevsim device in a netns of its
  * own, its output checked against napi-get read independently
  * (epoll_bp_genl.h), and against the server's socket in the busy fixture.
+ * 'epoll-bp stats' is checked against the server's fdinfo parsed here (its
+ * params, NAPI ID and busy-loop counts), once, as JSON, and every interval
+ * while the server makes and closes an instance, and with the counts moving
+ * while the server busy polls a netdevsim socket; 'epoll-bp set --all'
+ * against both instances, read back through pidfd_getfd, with one of them
+ * refused (a seccomp filter on pidfd_getfd) and the other still set.
  * Needs root; the busy-polling and napi tests need netdevsim.
  */
 #define _GNU_SOURCE
@@ -37,6 +43,12 @@
 
 #ifndef SO_INCOMING_NAPI_ID
 #define SO_INCOMING_NAPI_ID 56
+#endif
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
 #endif
 
 #define PORT 4243
@@ -64,13 +76,14 @@ struct server {
 };
 
 /* The server's loop: epoll_wait() on @udp (if any) with 100 ms timeouts;
- * between waits, answer a 'g' on @ctl with its own EPIOCGPARAMS.
+ * between waits, answer a 'g' on @ctl with its own EPIOCGPARAMS, an 'n' by
+ * making one more epoll instance (its fd in .ret), an 'x' by closing it.
  */
 static void __noreturn server_main(int ctl, int udp)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct reply r = { 0 };
-	int fds[3], p[2], fd;
+	int fds[3], p[2], fd, extra = -1;
+	struct reply r = { 0 }, x;
 	char c, buf[64];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -94,6 +107,20 @@ static void __noreturn server_main(int ctl, int udp)
 		case 0:		/* the test is gone */
 			_exit(0);
 		case 1:
+			if (c == 'n' || c == 'x') {
+				x = r;
+				if (c == 'n') {
+					if (extra < 0)
+						extra = epoll_create1(0);
+					x.ret = extra < 0 ? -errno : extra;
+				} else {
+					x.ret = extra < 0 || close(extra) ? -EBADF : 0;
+					extra = -1;
+				}
+				if (send(ctl, &x, sizeof(x), 0) != sizeof(x))
+					_exit(1);
+				break;
+			}
 			r.ret = ep_get(fds[0], &r.params);
 			if (send(ctl, &r, sizeof(r), 0) != sizeof(r))
 				_exit(1);
@@ -156,6 +183,45 @@ static uint64_t server_params(struct server *s)
 	return ep_packed(&r.params);
 }
 
+/* Has the server make one more epoll instance ('n': its fd) or close it
+ * ('x': 0); -errno on error.
+ */
+static int server_cmd(struct server *s, char c)
+{
+	struct reply r;
+
+	if (send(s->ctl, &c, 1, 0) != 1)
+		return -errno;
+	return recv(s->ctl, &r, sizeof(r), 0) == sizeof(r) ? r.ret : -EIO;
+}
+
+/* A copy of descriptor @fd of @pid (pidfd_getfd), or -1. */
+static int remote_fd(pid_t pid, int fd)
+{
+	int pidfd = syscall(__NR_pidfd_open, pid, 0), copy;
+
+	if (pidfd < 0)
+		return -1;
+	copy = syscall(__NR_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
+	return copy;
+}
+
+/* EPIOCGPARAMS of epoll fd @fd of @pid, through a copy, packed; all ones
+ * on error.
+ */
+static uint64_t remote_params(pid_t pid, int fd)
+{
+	int copy = remote_fd(pid, fd);
+	uint64_t packed;
+
+	if (copy < 0)
+		return UINT64_MAX;
+	packed = ep_now(copy);
+	close(copy);
+	return packed;
+}
+
 /* utime + stime of @pid in ms, from /proc/PID/stat; -1 on error. */
 static long cpu_ms(pid_t pid)
 {
@@ -201,6 +267,83 @@ static int fdinfo_has(pid_t pid, int fd, const char *field, unsigned int value)
 	return strstr(buf, want) != NULL;
 }
 
+/* The busy-poll lines of an epoll instance's fdinfo, parsed here, apart
+ * from epoll-bp's parser.
+ */
+struct bp_info {
+	int params;		/* how many of the 3 params' lines there are */
+	int counters;		/* how many of the 4 counts' lines */
+	unsigned int usecs, budget, prefer, napi_id;
+	unsigned long long loops, timeouts, irq_suspensions;
+};
+
+/* Reads /proc/@pid/fdinfo/@fd into @b; 0 or -errno. */
+static int bp_info_read(pid_t pid, int fd, struct bp_info *b)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		b->params += sscanf(line, "busy_poll_usecs: %u", &b->usecs) == 1;
+		b->params += sscanf(line, "busy_poll_budget: %u", &b->budget) == 1;
+		b->params += sscanf(line, "prefer_busy_poll: %u", &b->prefer) == 1;
+		b->counters += sscanf(line, "busy_poll_napi_id: %u", &b->napi_id) == 1;
+		b->counters += sscanf(line, "busy_poll_loops: %llu", &b->loops) == 1;
+		b->counters += sscanf(line, "busy_poll_timeouts: %llu", &b->timeouts) == 1;
+		b->counters += sscanf(line, "busy_poll_irq_suspensions: %llu",
+				      &b->irq_suspensions) == 1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static unsigned long long bp_with_events(const struct bp_info *b)
+{
+	return b->loops > b->timeouts ? b->loops - b->timeouts : 0;
+}
+
+/* Appends the line 'epoll-bp stats' prints for epoll fd @fd to @buf. */
+static void stats_line(char *buf, size_t size, int fd, const struct bp_info *b)
+{
+	size_t len = strlen(buf);
+
+	len += snprintf(buf + len, size - len,
+			"fd %d: busy_poll_usecs=%u busy_poll_budget=%u prefer_busy_poll=%u ",
+			fd, b->usecs, b->budget, b->prefer);
+	if (b->counters == 4)
+		snprintf(buf + len, size - len,
+			 "napi_id=%u loops=%llu timeouts=%llu loops_with_events=%llu irq_suspensions=%llu\n",
+			 b->napi_id, b->loops, b->timeouts, bp_with_events(b),
+			 b->irq_suspensions);
+	else
+		snprintf(buf + len, size - len,
+			 "napi_id=unavailable loops=unavailable timeouts=unavailable loops_with_events=unavailable irq_suspensions=unavailable\n");
+}
+
+/* Appends the line 'epoll-bp stats --json' prints for it. */
+static void stats_json(char *buf, size_t size, pid_t pid, int fd,
+		       const struct bp_info *b)
+{
+	size_t len = strlen(buf);
+
+	len += snprintf(buf + len, size - len,
+			"{\"pid\":%d,\"fd\":%d,\"busy_poll_usecs\":%u,\"busy_poll_budget\":%u,\"prefer_busy_poll\":%u,",
+			pid, fd, b->usecs, b->budget, b->prefer);
+	if (b->counters == 4)
+		snprintf(buf + len, size - len,
+			 "\"napi_id\":%u,\"loops\":%llu,\"timeouts\":%llu,\"loops_with_events\":%llu,\"irq_suspensions\":%llu}\n",
+			 b->napi_id, b->loops, b->timeouts, bp_with_events(b),
+			 b->irq_suspensions);
+	else
+		snprintf(buf + len, size - len,
+			 "\"napi_id\":null,\"loops\":null,\"timeouts\":null,\"loops_with_events\":null,\"irq_suspensions\":null}\n");
+}
+
 /* ------------------------------------------------------------------ */
 /* Running epoll-bp.                                                   */
 
@@ -210,7 +353,11 @@ enum how {
 	AS_NOBODY,		/* uid and gid 65534: no ptrace rights on root */
 	WITHOUT_IOCTL,		/* seccomp: EPIOCSPARAMS/EPIOCGPARAMS are ENOTTY */
 	WITHOUT_NET_ADMIN,	/* root, CAP_NET_ADMIN dropped from the bounding set */
+	DENY_GETFD,		/* seccomp: pidfd_getfd() of target fd denied_getfd is EPERM */
 };
+
+/* The descriptor (of the target process) DENY_GETFD refuses to copy. */
+static int denied_getfd = -1;
 
 struct run {
 	int status;		/* exit status; 128 + signal if killed */
@@ -256,6 +403,39 @@ static int no_epoll_ioctls(void)
 #endif
 }
 
+/* A seccomp filter refusing pidfd_getfd(_, @fd, _) with EPERM, as if the
+ * caller had no ptrace rights, for that descriptor only.
+ */
+static int deny_getfd(int fd)
+{
+#ifdef EP_AUDIT_ARCH
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, EP_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pidfd_getfd, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* The target fd's low 32 bits (all of it): little endian. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, fd, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct sock_fprog prog = {
+		.len = ARRAY_SIZE(filter),
+		.filter = filter,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#else
+	errno = EOPNOTSUPP;
+	return -1;
+#endif
+}
+
 static void child_setup(enum how how)
 {
 	int ret = 0;
@@ -272,6 +452,9 @@ static void child_setup(enum how how)
 		break;
 	case WITHOUT_NET_ADMIN:
 		ret = prctl(PR_CAPBSET_DROP, EP_CAP_NET_ADMIN, 0, 0, 0);
+		break;
+	case DENY_GETFD:
+		ret = deny_getfd(denied_getfd);
 		break;
 	}
 	if (ret) {
@@ -378,6 +561,55 @@ static const char *params_line(int fd, unsigned int usecs, unsigned int budget,
 		 "fd %d: busy_poll_usecs=%u busy_poll_budget=%u prefer_busy_poll=%u\n",
 		 fd, usecs, budget, prefer);
 	return buf;
+}
+
+/* A row of a block of 'epoll-bp stats --interval' about one instance. */
+struct block_row {
+	char kind;	/* 'n'umbers, 'N'ew, 'g'one, 'u'navailable, '?', or 0: none */
+	unsigned int usecs, budget, prefer, napi_id;
+	unsigned long long loops, timeouts, with_events, suspensions;
+	double rate[4];	/* of the four counts, per second */
+};
+
+/* The number of blocks in @out, the output of 'epoll-bp stats --pid @pid
+ * --interval ...'; and in @row the row of epoll fd @fd in block @n (from 1).
+ */
+static int stats_blocks(const char *out, pid_t pid, int n, int fd,
+			struct block_row *row)
+{
+	int blocks = 0, y, mo, d, h, mi, sec, p, f;
+	char line[256], colon[2];
+	const char *end;
+	double secs;
+
+	memset(row, 0, sizeof(*row));
+	for (; *out; out = *end ? end + 1 : end) {
+		end = strchrnul(out, '\n');
+		snprintf(line, sizeof(line), "%.*s", (int)(end - out), out);
+		/* "2025-06-01 12:00:01 process 4242, last 1.00 s:" */
+		if (sscanf(line, "%d-%d-%d %d:%d:%d process %d, last %lf s%1[:]",
+			   &y, &mo, &d, &h, &mi, &sec, &p, &secs, colon) == 9 && p == pid) {
+			blocks++;
+			continue;
+		}
+		if (blocks != n || sscanf(line, "%d", &f) != 1 || f != fd)
+			continue;
+		if (strstr(line, "  gone"))
+			row->kind = 'g';
+		else if (strstr(line, "  new"))
+			row->kind = 'N';
+		else if (strstr(line, "  unavailable"))
+			row->kind = 'u';
+		else if (sscanf(line, "%*d %u %u %u %u %llu %llu %llu %llu %lf %lf %lf %lf",
+				&row->usecs, &row->budget, &row->prefer, &row->napi_id,
+				&row->loops, &row->timeouts, &row->with_events,
+				&row->suspensions, &row->rate[0], &row->rate[1],
+				&row->rate[2], &row->rate[3]) == 12)
+			row->kind = 'n';
+		else
+			row->kind = '?';
+	}
+	return blocks;
 }
 
 /* A pid that is no process: a child, reaped. */
@@ -489,11 +721,23 @@ TEST_F(cli, list_says_when_there_are_no_epoll_fds)
 	ASSERT_LT(0, pid);
 	usleep(100000);
 	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "list --pid %d", pid));
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
 	EXPECT_EQ(0, self->r.status);
 	snprintf(want, sizeof(want), "process %d has no epoll fds\n", pid);
 	EXPECT_STREQ(want, self->r.out);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d", pid));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(want, self->r.out);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d --json", pid));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ("", self->r.out) TH_LOG("no instance, no JSON object");
+	/* set --all has nothing to set: that fails. */
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --all --usecs 5", pid));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	EXPECT_EQ(1, self->r.status);
+	snprintf(want, sizeof(want), "epoll-bp: process %d: it has no epoll fds: nothing set", pid);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+	EXPECT_STREQ("", self->r.out);
 }
 
 TEST_F(cli, no_such_process)
@@ -618,6 +862,20 @@ TEST_F(cli, usage_errors_exit_2_before_any_syscall)
 		"set --pid %d --pid %d --fd 3",
 		"list --pid 0",
 		"list --pid x%d",
+		"set --pid %d",
+		"set --pid %d --fd %d --all",
+		"set --pid %d --all --all",
+		"set --pid %d --all=1",
+		"get --pid %d --all",
+		"stats",
+		"stats --fd %d",
+		"stats --pid 0",
+		"stats --pid %d --fd -1",
+		"stats --pid %d --count 2",
+		"stats --pid %d --interval 0",
+		"stats --pid %d --interval 1 --count 0",
+		"stats --pid %d --interval 1 --json",
+		"stats --pid %d --usecs 5",
 	};
 	struct server *s = &self->srv;
 	char args[128];
@@ -647,9 +905,234 @@ TEST_F(cli, help_and_version)
 	EXPECT_NE(NULL, strstr(self->r.out, "--budget BUDGET"));
 	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "list -h"));
 	EXPECT_EQ(0, strncmp(self->r.out, "Usage: epoll-bp list ", 21));
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --help"));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_EQ(0, strncmp(self->r.out, "Usage: epoll-bp stats ", 22));
+	EXPECT_NE(NULL, strstr(self->r.out, "--interval"));
+	EXPECT_NE(NULL, strstr(self->r.out, "ptrace-read"));
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "--help"));
+	EXPECT_NE(NULL, strstr(self->r.out, "\n  stats --pid PID")) TH_LOG("the command list names stats");
+	EXPECT_NE(NULL, strstr(self->r.out, "--fd FD|--all")) TH_LOG("and set --all");
 	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "--version"));
 	EXPECT_EQ(0, self->r.status);
 	EXPECT_EQ(0, strncmp(self->r.out, "epoll-bp ", 9));
+}
+
+TEST_F(cli, set_all_sets_every_epoll_fd)
+{
+	struct server *s = &self->srv;
+	char want[256];
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --all --usecs 30 --budget 4 --prefer 1",
+			     s->pid));
+	EXPECT_EQ(0, self->r.status);
+	snprintf(want, sizeof(want), "%s", params_line(s->ep, 30, 4, 1));
+	strcat(want, params_line(s->ep2, 30, 4, 1));
+	EXPECT_STREQ(want, self->r.out) TH_LOG("a line per epoll fd as set prints it; the pipe not");
+	EXPECT_STREQ("", self->r.err);
+	EXPECT_EQ(ep_pack(30, 4, 1), server_params(s)) TH_LOG("the server's own EPIOCGPARAMS");
+	EXPECT_EQ(ep_pack(30, 4, 1), remote_params(s->pid, s->ep2))
+		TH_LOG("EPIOCGPARAMS of a pidfd_getfd copy of fd %d", s->ep2);
+	EXPECT_TRUE(fdinfo_has(s->pid, s->ep2, "busy_poll_usecs", 30));
+
+	/* Read, modify, write in each: only the budget changes. */
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --all --pid %d --budget 8", s->pid));
+	EXPECT_EQ(0, self->r.status);
+	snprintf(want, sizeof(want), "%s", params_line(s->ep, 30, 8, 1));
+	strcat(want, params_line(s->ep2, 30, 8, 1));
+	EXPECT_STREQ(want, self->r.out);
+	EXPECT_EQ(ep_pack(30, 8, 1), server_params(s));
+	EXPECT_EQ(ep_pack(30, 8, 1), remote_params(s->pid, s->ep2));
+}
+
+TEST_F(cli, set_all_goes_on_when_one_fails_and_exits_1)
+{
+	struct server *s = &self->srv;
+	char want[128];
+
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL)
+		SKIP(return, "no seccomp (CONFIG_SECCOMP_FILTER) to refuse one pidfd_getfd");
+	/* The first one fails: the second must still be set after it. */
+	denied_getfd = s->ep;
+	ASSERT_EQ(0, run_cli(&self->r, DENY_GETFD, "set --pid %d --all --usecs 60", s->pid));
+	if (self->r.status == 126)
+		SKIP(return, "no seccomp filter for this architecture here");
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_STREQ(params_line(s->ep2, 60, 0, 0), self->r.out)
+		TH_LOG("the instance whose copy was not refused is set and shown");
+	snprintf(want, sizeof(want), "epoll-bp: fd %d of process %d: not allowed to take it (EPERM)",
+		 s->ep, s->pid);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+	snprintf(want, sizeof(want), "epoll-bp: process %d: 1 of its 2 epoll fds not set: fd %d ",
+		 s->pid, s->ep);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+	EXPECT_EQ(0, server_params(s)) TH_LOG("the refused instance is as it was");
+	EXPECT_EQ(ep_pack(60, 0, 0), remote_params(s->pid, s->ep2));
+
+	/* As another user every one fails, before any is taken. */
+	ASSERT_EQ(0, run_cli(&self->r, AS_NOBODY, "set --pid %d --all --usecs 9", s->pid));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "ptrace-attach rights")) TH_LOG("stderr: %s", self->r.err);
+	EXPECT_STREQ("", self->r.out);
+	EXPECT_EQ(0, server_params(s));
+	EXPECT_EQ(ep_pack(60, 0, 0), remote_params(s->pid, s->ep2));
+}
+
+TEST_F(cli, stats_shows_what_fdinfo_shows)
+{
+	struct server *s = &self->srv;
+	struct bp_info a, b, again;
+	char want[1024];
+	int copy;
+
+	/* Params set through a copy made here, not by epoll-bp. */
+	copy = remote_fd(s->pid, s->ep2);
+	ASSERT_LE(0, copy) TH_LOG("pidfd_getfd: %s", strerror(errno));
+	ASSERT_EQ(0, ep_set(copy, 40, 16, 1, 0));
+	close(copy);
+	ASSERT_EQ(0, bp_info_read(s->pid, s->ep, &a));
+	ASSERT_EQ(0, bp_info_read(s->pid, s->ep2, &b));
+	if (a.params != 3)
+		SKIP(return, "no busy-poll lines in epoll's fdinfo (CONFIG_NET_RX_BUSY_POLL)");
+	ASSERT_EQ(3, b.params);
+	EXPECT_EQ(40, b.usecs);
+	EXPECT_EQ(16, b.budget);
+	EXPECT_EQ(1, b.prefer);
+	if (a.counters != 4)
+		ksft_print_msg("fdinfo shows no busy-poll counts: epoll-bp must say unavailable\n");
+
+	want[0] = 0;
+	stats_line(want, sizeof(want), s->ep, &a);
+	stats_line(want, sizeof(want), s->ep2, &b);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d", s->pid));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(want, self->r.out)
+		TH_LOG("a line per epoll fd (not the pipe) with fdinfo's numbers");
+	EXPECT_STREQ("", self->r.err);
+
+	want[0] = 0;
+	stats_line(want, sizeof(want), s->ep2, &b);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d --fd %d", s->pid, s->ep2));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(want, self->r.out);
+
+	want[0] = 0;
+	stats_json(want, sizeof(want), s->pid, s->ep, &a);
+	stats_json(want, sizeof(want), s->pid, s->ep2, &b);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d --json", s->pid));
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(want, self->r.out) TH_LOG("one JSON object per line and epoll fd");
+
+	/* Nothing busy polls here: nothing moved meanwhile. */
+	ASSERT_EQ(0, bp_info_read(s->pid, s->ep, &again));
+	EXPECT_EQ(0, memcmp(&a, &again, sizeof(a)));
+	if (a.counters == 4) {
+		EXPECT_EQ(0, a.loops) TH_LOG("the instance watches nothing: no NAPI ID, no loop");
+		EXPECT_EQ(0, a.napi_id);
+	}
+	EXPECT_EQ(0, server_params(s)) TH_LOG("stats changes nothing");
+}
+
+TEST_F(cli, stats_errors)
+{
+	struct server *s = &self->srv;
+	char want[128];
+	pid_t gone;
+
+	snprintf(want, sizeof(want), "epoll-bp: fd %d of process %d: not an epoll instance but pipe:[",
+		 s->pipe, s->pid);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d --fd %d", s->pid, s->pipe));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+	EXPECT_STREQ("", self->r.out);
+
+	snprintf(want, sizeof(want), "epoll-bp: fd 900 of process %d: no such descriptor (ENOENT)",
+		 s->pid);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d --fd 900", s->pid));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+
+	/* fdinfo needs ptrace-read rights, as cat needs them. */
+	snprintf(want, sizeof(want), "as 'cat /proc/%d/fdinfo/FD' does", s->pid);
+	ASSERT_EQ(0, run_cli(&self->r, AS_NOBODY, "stats --pid %d", s->pid));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "permission denied (EACCES)"))
+		TH_LOG("stderr: %s", self->r.err);
+	EXPECT_NE(NULL, strstr(self->r.err, "ptrace-read rights"));
+	EXPECT_NE(NULL, strstr(self->r.err, want));
+	EXPECT_STREQ("", self->r.out);
+	ASSERT_EQ(0, run_cli(&self->r, AS_NOBODY, "stats --pid %d --fd %d", s->pid, s->ep));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, "ptrace-read rights")) TH_LOG("stderr: %s", self->r.err);
+
+	gone = reaped_pid();
+	snprintf(want, sizeof(want), "epoll-bp: process %d: no such process (ESRCH)", gone);
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d", gone));
+	EXPECT_EQ(1, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.err, want)) TH_LOG("stderr: %s", self->r.err);
+}
+
+TEST_F(cli, stats_interval_shows_instances_coming_and_going)
+{
+	struct server *s = &self->srv;
+	int i, status, extra, new_at = 0, gone_at = 0;
+	struct block_row row;
+	struct bp_info a, b;
+	pid_t child;
+
+	ASSERT_EQ(0, bp_info_read(s->pid, s->ep, &a));
+	ASSERT_EQ(0, bp_info_read(s->pid, s->ep2, &b));
+	if (a.params != 3)
+		SKIP(return, "no busy-poll lines in epoll's fdinfo (CONFIG_NET_RX_BUSY_POLL)");
+	/*
+	 * While epoll-bp reads every 0.5 s for 2.5 s, the server makes one
+	 * more instance at 0.9 s and closes it at 1.9 s: after the first read,
+	 * before the last, and two intervals apart, so the instance shows in
+	 * some block as new and in a later one as gone.
+	 */
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		usleep(900000);
+		extra = server_cmd(s, 'n');
+		usleep(1000000);
+		_exit(extra > 0 && extra < 255 && server_cmd(s, 'x') == 0 ? extra : 255);
+	}
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d --interval 0.5 --count 5", s->pid));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 255)
+		TH_LOG("the server did not make and close an instance");
+	extra = WEXITSTATUS(status);
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ("", self->r.err);
+	EXPECT_EQ(5, stats_blocks(self->r.out, s->pid, 0, -1, &row))
+		TH_LOG("a block per interval, --count of them, each with its time stamp");
+	for (i = 1; i <= 5; i++) {
+		stats_blocks(self->r.out, s->pid, i, s->ep, &row);
+		EXPECT_EQ(a.counters == 4 ? 'n' : 'u', row.kind) TH_LOG("block %d, fd %d", i, s->ep);
+		if (row.kind == 'n') {
+			EXPECT_EQ(a.usecs, row.usecs);
+			EXPECT_EQ(a.napi_id, row.napi_id);
+			EXPECT_EQ(0, row.loops + row.timeouts + row.with_events + row.suspensions)
+				TH_LOG("block %d: nothing busy polls here", i);
+			EXPECT_EQ(0, row.rate[0] + row.rate[1] + row.rate[2] + row.rate[3]);
+		}
+		stats_blocks(self->r.out, s->pid, i, s->ep2, &row);
+		EXPECT_EQ(b.counters == 4 ? 'n' : 'u', row.kind) TH_LOG("block %d, fd %d", i, s->ep2);
+		stats_blocks(self->r.out, s->pid, i, extra, &row);
+		if (row.kind == 'g') {
+			EXPECT_EQ(0, gone_at) TH_LOG("fd %d gone twice", extra);
+			gone_at = i;
+		} else if (row.kind == 'N' || (row.kind == 'u' && !new_at)) {
+			EXPECT_EQ(0, new_at) TH_LOG("fd %d new twice", extra);
+			new_at = i;
+		} else if (row.kind) {
+			EXPECT_TRUE(new_at && !gone_at && row.kind == (a.counters == 4 ? 'n' : 'u'))
+				TH_LOG("block %d: fd %d: row kind %c", i, extra, row.kind);
+		}
+	}
+	EXPECT_LT(0, new_at) TH_LOG("the instance made meanwhile shows as new");
+	EXPECT_LT(new_at, gone_at) TH_LOG("and once closed, as gone, in a later block");
 }
 
 TEST_F(cli, napi_usage_errors_exit_2_before_any_syscall)
@@ -1153,6 +1636,96 @@ TEST_F(busy, set_switches_busy_polling_on_and_off_in_a_running_server)
 		       BUSY_USECS);
 	EXPECT_GE(WINDOW_MS / 10, off)
 		TH_LOG("busy_poll_usecs=0 again: the server sleeps again");
+}
+
+TEST_F(busy, stats_counts_what_busy_polling_did)
+{
+	struct server *s = &self->srv;
+	struct bp_info before, a, b;
+	char want[512];
+	int i;
+
+	ASSERT_EQ(0, bp_info_read(s->pid, s->ep, &before));
+	if (before.counters != 4)
+		SKIP(return, "no busy-poll counts in epoll's fdinfo (a kernel without them)");
+	EXPECT_EQ(0, before.loops) TH_LOG("no params (and net.core.busy_poll=0): no busy loop");
+
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --usecs %d --budget 8 --prefer 1",
+			     s->pid, s->ep, BUSY_USECS));
+	ASSERT_EQ(0, self->r.status);
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, poke(self));
+		usleep(GAP_MS * 1000);
+	}
+	/*
+	 * The busy loop after the last datagram times out after BUSY_USECS
+	 * and forgets the NAPI ID: nothing moves after that, so fdinfo read
+	 * before and after epoll-bp must agree with it.
+	 */
+	for (i = 0; i < 5; i++) {
+		usleep(300000);
+		ASSERT_EQ(0, bp_info_read(s->pid, s->ep, &a));
+		ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d --fd %d", s->pid, s->ep));
+		ASSERT_EQ(0, bp_info_read(s->pid, s->ep, &b));
+		if (!memcmp(&a, &b, sizeof(a)))
+			break;
+	}
+	ASSERT_EQ(0, memcmp(&a, &b, sizeof(a))) TH_LOG("the counts kept moving with no traffic");
+	ksft_print_msg("fdinfo after 5 datagrams: NAPI %u, %llu busy loops, %llu without events, %llu suspensions\n",
+		       a.napi_id, a.loops, a.timeouts, a.irq_suspensions);
+	want[0] = 0;
+	stats_line(want, sizeof(want), s->ep, &a);
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ(want, self->r.out) TH_LOG("epoll-bp shows fdinfo's numbers");
+	EXPECT_LE(1, a.loops) TH_LOG("busy loops after datagrams through netdevsim");
+	EXPECT_LE(1, a.timeouts) TH_LOG("the loop after the last datagram found nothing");
+	EXPECT_GE(a.loops, a.timeouts);
+	EXPECT_EQ(0, a.napi_id) TH_LOG("forgotten when that loop timed out");
+	EXPECT_LE(1, a.irq_suspensions)
+		TH_LOG("prefer_busy_poll 1: each delivery with a NAPI ID asks for a suspension");
+}
+
+TEST_F(busy, stats_interval_shows_busy_loops_per_second)
+{
+	struct server *s = &self->srv;
+	struct block_row row;
+	struct bp_info a;
+	pid_t traffic;
+	int i;
+
+	ASSERT_EQ(0, bp_info_read(s->pid, s->ep, &a));
+	if (a.counters != 4)
+		SKIP(return, "no busy-poll counts in epoll's fdinfo (a kernel without them)");
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "set --pid %d --fd %d --usecs %d --budget 8",
+			     s->pid, s->ep, BUSY_USECS));
+	ASSERT_EQ(0, self->r.status);
+	/* A datagram every GAP_MS for 2.5 s: over both intervals. */
+	traffic = fork();
+	ASSERT_LE(0, traffic);
+	if (traffic == 0) {
+		for (i = 0; i < 2500 / GAP_MS; i++) {
+			nsim_send(self->nsim.sock[0], 2, PORT, "tick", 4);
+			usleep(GAP_MS * 1000);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, run_cli(&self->r, AS_ROOT, "stats --pid %d --fd %d --interval 1 --count 2",
+			     s->pid, s->ep));
+	waitpid(traffic, NULL, 0);
+	EXPECT_EQ(0, self->r.status);
+	EXPECT_STREQ("", self->r.err);
+	EXPECT_EQ(2, stats_blocks(self->r.out, s->pid, 0, -1, &row))
+		TH_LOG("--interval 1 --count 2: two blocks");
+	for (i = 1; i <= 2; i++) {
+		stats_blocks(self->r.out, s->pid, i, s->ep, &row);
+		ASSERT_EQ('n', row.kind) TH_LOG("block %d: a row of numbers for fd %d", i, s->ep);
+		EXPECT_EQ(BUSY_USECS, row.usecs);
+		EXPECT_EQ(8, row.budget);
+		EXPECT_LE(1, row.loops)
+			TH_LOG("block %d: busy loops while a datagram comes every %d ms", i, GAP_MS);
+		EXPECT_LT(0, row.rate[0]) TH_LOG("block %d: loops/s", i);
+		EXPECT_GE(row.loops, row.with_events);
+	}
 }
 
 /* nsim_in_ns() callback: a netdev genl socket in that netns, for the
