@@ -6,6 +6,8 @@
 #                   builds of the Rust kernel, with the long fuzzer run
 #   make bench      boot the Rust and the C kernel alternately (5 rounds),
 #                   benchmark both, write results/bench/ and the README table
+#   make bench-servers memcached and redis-server under load in vng guests
+#                   per busy-poll mode, both kernels: results/servers/
 #   make patch      the upstream patch series in .cache/patches/ (cover
 #                   letter, 16 patches), checkpatch --strict on each
 #   make patch-check apply the series patch by patch, build after each
@@ -26,7 +28,7 @@ CACHE := $(or $(EBP_CACHE),$(CURDIR)/.cache)
 T = @start=$$(date +%s); echo "==> make $@: $(1)";
 DONE = ; rc=$$?; echo "==> make $@: done in $$(( $$(date +%s) - start ))s"; exit $$rc
 
-.PHONY: all deps source kernel image-path initramfs run test test-debug bench kunit patch patch-check vng vng-build \
+.PHONY: all deps source kernel image-path initramfs run test test-debug bench bench-servers kunit patch patch-check vng vng-build \
 	rustdoc lint clean distclean help
 
 all: help
@@ -66,6 +68,12 @@ test-debug: deps
 # size it (scripts/ebp/bench.sh).
 bench: deps
 	@$(SCRIPTS)/bench.sh
+
+# Warm: two vng boots of about 9 min under TCG.  SERVERS, PATHS, MODES,
+# LOADS narrow it; BENCH_SERVERS_SMOKE=1 is a 2-3 min check
+# (scripts/ebp/bench-servers.sh).
+bench-servers: deps
+	@$(SCRIPTS)/bench-servers.sh
 
 # kunit.py builds its own kernel from fs/eventpoll_busy_poll/.kunitconfig.
 kunit: deps

@@ -8,7 +8,10 @@
 # what make bench plots with.  python3-git and python3-ply are for
 # scripts/spdxcheck.py, which checkpatch runs (make patch); python3-yaml for
 # the tree's ynl CLI (tools/net/ynl/cli.py), which make test drives, and
-# iproute2 for the guests that run from the host's root.
+# iproute2 for the guests that run from the host's root, as are memcached
+# and redis-server, which make bench-servers measures there (and its smoke
+# run checks); they must not run as services on the host.  `deps.sh
+# servers` also installs what make bench-servers plots with.
 . "$(dirname "$0")/common.sh"
 
 APT_PACKAGES=(
@@ -18,9 +21,10 @@ APT_PACKAGES=(
 	flex bison bc libelf-dev libssl-dev make gcc xz-utils patch
 	gcc-multilib libc6-dev-i386 libcap-dev python3 python3-docutils
 	python3-git python3-ply python3-yaml iproute2
-	python3-venv udev kmod
+	python3-venv udev kmod memcached redis-server
 )
 [ "${1:-}" = bench ] && APT_PACKAGES+=(python3-matplotlib)
+[ "${1:-}" = servers ] && APT_PACKAGES+=(python3-matplotlib)
 BINDGEN_VERSION=0.69.5
 
 missing=()
@@ -37,6 +41,16 @@ if ((${#missing[@]})); then
 	export DEBIAN_FRONTEND=noninteractive
 	timed "apt-get" sh -c "$sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends ${missing[*]} >/dev/null" ||
 		die "apt-get failed: install ${missing[*]} by hand and rerun"
+	# Debian starts these services when it installs them (where an init
+	# runs them): the benchmark wants them in its guests only.
+	for svc in memcached redis-server; do
+		[[ " ${missing[*]} " == *" $svc "* ]] || continue
+		if [ -d /run/systemd/system ]; then
+			$sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
+		elif [ -x "/etc/init.d/$svc" ]; then
+			$sudo "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+		fi
+	done
 fi
 
 command -v rustup >/dev/null ||

@@ -1,0 +1,788 @@
+#!/usr/bin/env python3
+"""The make bench-servers report: memcached and redis-server under open-loop
+load in virtme-ng guests, per busy-poll mode, on the Rust and the C kernel.
+
+Reads the guests' raw output (results/servers/raw/VARIANT-ROUND.txt, from
+scripts/ebp/servers-guest.sh: "EBP-SERVERS-CELL {json}" lines with the raw
+counters before and after each cell's window and the load generator's
+JSON) and writes README.md (tables, the four hypotheses judged by the rules
+below), one plot per server, path and metric, and data.json.  With --check
+it judges a smoke run instead (every server answers under every mode, the
+params read back as set, the busy-poll counters move) and prints a
+PASS/FAIL line per case.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import sys
+from dataclasses import dataclass, field
+
+CELL = 'EBP-SERVERS-CELL '
+INFO = 'EBP-SERVERS-INFO '
+DONE = 'EBP-SERVERS-DONE '
+HOST = 'EBP-SERVERS-HOST '
+
+MODES = ['none', 'sysctl', 'epoll', 'epoll-both', 'prefer-defer', 'suspend', 'busy']
+LOADS = ['light', 'medium', 'high', 'smoke']
+VARIANTS = ['rust', 'c']
+PER_EPOLL = ['epoll', 'epoll-both', 'prefer-defer', 'suspend', 'busy']
+# The settings each mode must read back (servers-guest.sh, mode_settings):
+# sysctl busy_poll/busy_read, NAPI defer/gro/suspend, params of each epoll
+# fd usecs/budget/prefer, the load generator's (epoll-both only).
+EXPECTED = {
+    'none': ('0/0', '0/0/0', '0/0/0', None),
+    'sysctl': ('50/50', '0/0/0', '0/0/0', None),
+    'epoll': ('0/0', '0/0/0', '50/64/0', None),
+    'epoll-both': ('0/0', '0/0/0', '50/64/0', '50/64/0'),
+    'prefer-defer': ('0/0', '100/20000/0', '0/64/1', None),
+    'suspend': ('0/0', '100/20000/20000000', '0/64/1', None),
+    'busy': ('0/0', '100/20000/0', '100000/64/1', None),
+}
+# The snapshot's fields (servers-guest.sh, snap).
+SNAP = ['t_us', 'cpu_ticks', 'by_ticks', 'irq_rx', 'irq_all', 'softirq_cpu1',
+        'softirq_all', 'loops', 'timeouts', 'suspensions', 'cpu_us', 'by_us']
+
+# The rules the hypotheses are judged by.
+H1_P99_FACTOR = 2.0      # suspend's p99 at most this times busy's ...
+H1_CPU_FRACTION = 0.75   # ... at most this fraction of busy's CPU
+H2_TOLERANCE = 0.10      # suspend's p99 and CPU at most 10% above prefer-defer's
+H3_MARGIN_PP = 1.0       # the bystander "pays" above none's CPU + max(1 pp,
+H3_MARGIN_REL = 0.25     # 25% of none's)
+H3_SYSCTL_USECS = 50     # what one busy loop of the sysctl costs it, at most
+H4_RHO_CPU = 0.7         # same shape: Spearman rank correlation of the modes
+H4_RHO_P99 = 0.5         # between the kernels, median over the tables
+
+
+# --- parsing -----------------------------------------------------------------
+
+@dataclass
+class Boot:
+    """One guest's output."""
+    variant: str
+    round: int
+    cells: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    done: bool = False
+    problems: list = field(default_factory=list)
+
+
+def parse_raw(text, variant, rnd):
+    """A Boot from a guest's raw output (console noise and \\r allowed)."""
+    boot = Boot(variant, rnd)
+    boot.info = {'modes': {}, 'capacity': {}, 'servers': [], 'paths': [], 'host': []}
+    for line in text.replace('\r', '').split('\n'):
+        i = line.find('EBP-SERVERS-')
+        if i < 0:
+            continue
+        line = line[i:]
+        if line.startswith(CELL):
+            try:
+                boot.cells.append(json.loads(line[len(CELL):]))
+            except json.JSONDecodeError as e:
+                boot.problems.append(f'{variant} round {rnd}: a cell line is not JSON ({e})')
+        elif line.startswith(INFO):
+            what, _, rest = line[len(INFO):].partition(' ')
+            if what == 'kernel':
+                boot.info['kernel'] = rest
+            elif what == 'settings':
+                boot.info['settings'] = rest
+            elif what == 'mode':
+                name, _, settings = rest.partition(' ')
+                boot.info['modes'][name] = settings
+            elif what == 'capacity':
+                server, path, rate = rest.split()
+                boot.info['capacity'][(server, path)] = int(rate)
+            elif what == 'failure':
+                boot.failures.append(rest)
+            elif what == 'path':
+                boot.info['paths'].append(rest)
+            elif what == 'server':
+                boot.info['servers'].append(rest)
+        elif line.startswith(HOST):
+            boot.info['host'].append(line[len(HOST):])
+        elif line.startswith(DONE):
+            boot.done = True
+    if not boot.done:
+        boot.problems.append(f'{variant} round {rnd}: the guest did not finish '
+                             f'(no {DONE.strip()} line): a crash, a timeout or a failed boot')
+    for f in boot.failures:
+        boot.problems.append(f'{variant} round {rnd}: {f}')
+    return boot
+
+
+def load_raw(directory):
+    """Every VARIANT-ROUND.txt in directory, as Boots sorted by round and
+    variant."""
+    boots = []
+    for name in sorted(os.listdir(directory)):
+        m = re.fullmatch(r'(\w+)-(\d+)\.txt', name)
+        if not m:
+            continue
+        with open(os.path.join(directory, name), errors='replace') as f:
+            boots.append(parse_raw(f.read(), m.group(1), int(m.group(2))))
+    boots.sort(key=lambda b: (b.round, VARIANTS.index(b.variant) if b.variant in VARIANTS else 9))
+    return boots
+
+
+# --- arithmetic --------------------------------------------------------------
+
+def per(delta, requests):
+    """delta per request; None when the counter is missing (-1) or nothing
+    was completed."""
+    if delta is None or requests <= 0:
+        return None
+    return delta / requests
+
+
+def derive(cell):
+    """The metrics of one cell from its raw counters and the generator's
+    JSON.  Per-request values divide the counters' deltas by the requests
+    completed in their window (achieved rate x window length)."""
+    gen = cell.get('gen') or {}
+    b = dict(zip(SNAP, cell.get('before') or []))
+    a = dict(zip(SNAP, cell.get('after') or []))
+    window = (a.get('t_us', 0) - b.get('t_us', 0)) / 1e6
+
+    def delta(k):
+        if k not in a or k not in b or a[k] < 0 or b[k] < 0:
+            return None
+        return a[k] - b[k]
+
+    achieved = gen.get('achieved_rate_rps') or 0.0
+    reqs = achieved * window
+    tck = cell.get('clk_tck') or 100
+
+    def cpu(us_key, ticks_key):
+        if window <= 0:
+            return None
+        d = delta(us_key)
+        if d is not None:
+            return d / 1e6 / window * 100
+        d = delta(ticks_key)
+        return None if d is None else d / tck / window * 100
+
+    lat = lambda k: gen.get(k)
+    return {
+        'offered': cell.get('offered'),
+        'achieved': achieved if gen else None,
+        'p50': lat('latency_p50_us'),
+        'p99': lat('latency_p99_us'),
+        'p999': lat('latency_p99_9_us'),
+        'errors': gen.get('errors'),
+        'missing': gen.get('missing'),
+        'completed': gen.get('completed'),
+        'send_lag_p99': gen.get('send_lag_p99_us'),
+        'window': window,
+        'cpu': cpu('cpu_us', 'cpu_ticks'),
+        'by_cpu': cpu('by_us', 'by_ticks'),
+        'by_achieved': (cell.get('bystander_gen') or {}).get('achieved_rate_rps'),
+        'irq_rx': per(delta('irq_rx'), reqs),
+        'irq': per(delta('irq_all'), reqs),
+        'softirq_cpu1': per(delta('softirq_cpu1'), reqs),
+        'softirq': per(delta('softirq_all'), reqs),
+        'loops': per(delta('loops'), reqs),
+        'timeouts': per(delta('timeouts'), reqs),
+        'suspensions': per(delta('suspensions'), reqs),
+        'loops_delta': delta('loops'),
+        'suspensions_delta': delta('suspensions'),
+    }
+
+
+def median_or_none(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def aggregate(boots):
+    """{(variant, server, path, load, mode): metrics}, each metric the
+    median over the rounds (a cell that got no result is left out), with
+    'n' the number of rounds."""
+    groups = {}
+    for boot in boots:
+        for cell in boot.cells:
+            if not cell.get('gen'):
+                continue
+            key = (boot.variant, cell['server'], cell['path'], cell['load'], cell['mode'])
+            groups.setdefault(key, []).append(derive(cell))
+    out = {}
+    for key, ms in groups.items():
+        agg = {k: median_or_none([m[k] for m in ms]) for k in ms[0]}
+        agg['n'] = len(ms)
+        out[key] = agg
+    return out
+
+
+def ranks(xs):
+    """Ranks of xs from 1, ties sharing their mean rank."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    r = [0.0] * len(xs)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return r
+
+
+def spearman(xs, ys):
+    """Spearman's rank correlation of two equally long lists; None for
+    fewer than 3 pairs or a constant list."""
+    if len(xs) != len(ys) or len(xs) < 3:
+        return None
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    sxx = sum((a - mx) ** 2 for a in rx)
+    syy = sum((b - my) ** 2 for b in ry)
+    if sxx == 0 or syy == 0:
+        return None
+    return sxy / (sxx * syy) ** 0.5
+
+
+# --- the hypotheses ----------------------------------------------------------
+
+@dataclass
+class Verdict:
+    id: str
+    statement: str
+    rule: str
+    verdict: str = 'not tested'
+    cases: list = field(default_factory=list)   # (label, ok, text)
+    notes: list = field(default_factory=list)
+
+
+def tally(v):
+    """holds (every case), fails (none), mixed (k of n) or not tested."""
+    if not v.cases:
+        v.verdict = 'not tested'
+    else:
+        ok = sum(1 for _, good, _ in v.cases if good)
+        v.verdict = ('holds' if ok == len(v.cases) else 'fails' if ok == 0
+                     else f'mixed ({ok} of {len(v.cases)} cases)')
+    return v
+
+
+def tables_of(agg):
+    """The (variant, server, path, load) tables present, sorted."""
+    keys = {k[:4] for k in agg}
+    return sorted(keys, key=lambda k: (VARIANTS.index(k[0]) if k[0] in VARIANTS else 9,
+                                       k[1], k[2], LOADS.index(k[3]) if k[3] in LOADS else 9))
+
+
+NSIM_WHY = ('netdevsim has no device interrupt: it schedules its NAPI from the sender\'s '
+            'transmit and ignores what napi_complete_done() answers, so there is nothing '
+            'to suspend or defer; its numbers are in the tables, not judged')
+
+
+def judge_h1(agg):
+    v = Verdict('H1', 'At light load, IRQ suspension\'s p99 latency is near full busy '
+                'polling\'s at a fraction of its CPU.',
+                f'on virtio at the light load: suspend p99 <= {H1_P99_FACTOR:g} x busy p99 '
+                f'and suspend server CPU <= {H1_CPU_FRACTION:g} x busy server CPU')
+    for variant, server, path, load in tables_of(agg):
+        if load != 'light':
+            continue
+        s = agg.get((variant, server, path, load, 'suspend'))
+        b = agg.get((variant, server, path, load, 'busy'))
+        if path != 'virtio':
+            continue
+        if not s or not b or None in (s['p99'], b['p99'], s['cpu'], b['cpu']):
+            continue
+        ok = s['p99'] <= H1_P99_FACTOR * b['p99'] and s['cpu'] <= H1_CPU_FRACTION * b['cpu']
+        v.cases.append((f'{variant} {server} {path}', ok,
+                        f'p99 {ms(s["p99"])} vs {ms(b["p99"])} ms '
+                        f'({s["p99"] / b["p99"]:.2f}x), CPU {s["cpu"]:.0f}% vs {b["cpu"]:.0f}% '
+                        f'({ratio(s["cpu"], b["cpu"])})'))
+    if any(k[2] == 'nsim' for k in agg):
+        v.notes.append(f'nsim: {NSIM_WHY}.')
+    return tally(v)
+
+
+def judge_h2(agg):
+    v = Verdict('H2', 'At high load, IRQ suspension is at least as good as deferral alone '
+                '(prefer-defer: the same settings without irq-suspend-timeout) in p99 and CPU.',
+                f'on virtio at the high load: suspend p99 <= (1 + {H2_TOLERANCE:g}) x prefer-defer '
+                f'p99 and suspend server CPU <= (1 + {H2_TOLERANCE:g}) x prefer-defer CPU')
+    for variant, server, path, load in tables_of(agg):
+        if load != 'high' or path != 'virtio':
+            continue
+        s = agg.get((variant, server, path, load, 'suspend'))
+        d = agg.get((variant, server, path, load, 'prefer-defer'))
+        if not s or not d or None in (s['p99'], d['p99'], s['cpu'], d['cpu']):
+            continue
+        lim = 1 + H2_TOLERANCE
+        ok = s['p99'] <= lim * d['p99'] and s['cpu'] <= lim * d['cpu']
+        v.cases.append((f'{variant} {server} {path}', ok,
+                        f'p99 {ms(s["p99"])} vs {ms(d["p99"])} ms ({s["p99"] / d["p99"]:.2f}x), '
+                        f'CPU {s["cpu"]:.0f}% vs {d["cpu"]:.0f}% ({ratio(s["cpu"], d["cpu"])})'))
+    if any(k[2] == 'nsim' for k in agg):
+        v.notes.append(f'nsim: {NSIM_WHY}.')
+    return tally(v)
+
+
+def h3_margin(none_cpu):
+    return max(H3_MARGIN_PP, H3_MARGIN_REL * none_cpu)
+
+
+def judge_h3(agg):
+    v = Verdict('H3', 'The bystander (a second server of the same kind on the same port and '
+                'CPU, never given params) pays nothing for the per-epoll modes, but does for '
+                'the sysctl.',
+                f'per table (variant, server, path, load), the bystander\'s CPU under each of '
+                f'{", ".join(PER_EPOLL)} is at most none\'s + max({H3_MARGIN_PP:g} pp, '
+                f'{H3_MARGIN_REL:.0%} of none\'s), and under sysctl above that; the sysctl half is '
+                f'judged only where its expected cost (the bystander\'s requests/s x '
+                f'{H3_SYSCTL_USECS} us, one busy loop each) reaches the margin')
+    small = []
+    for key in tables_of(agg):
+        none = agg.get(key + ('none',))
+        if not none or none['by_cpu'] is None:
+            continue
+        margin = h3_margin(none['by_cpu'])
+        limit = none['by_cpu'] + margin
+        over = [m for m in PER_EPOLL
+                if agg.get(key + (m,)) and agg[key + (m,)]['by_cpu'] is not None
+                and agg[key + (m,)]['by_cpu'] > limit]
+        seen = [m for m in PER_EPOLL if agg.get(key + (m,))]
+        label = ' '.join(key)
+        if seen:
+            text = (f'none {none["by_cpu"]:.1f}%, limit {limit:.1f}%: ' +
+                    ', '.join(f'{m} {agg[key + (m,)]["by_cpu"]:.1f}%' for m in seen))
+            v.cases.append((label + ': per-epoll modes', not over,
+                            text + (f'; above: {", ".join(over)}' if over else '')))
+        s = agg.get(key + ('sysctl',))
+        if s and s['by_cpu'] is not None:
+            rate = s['by_achieved'] or 0
+            expected = rate * H3_SYSCTL_USECS / 1e6 * 100
+            if expected < margin:
+                small.append(f'{label} (expected +{expected:.1f} pp, margin {margin:.1f} pp)')
+                continue
+            v.cases.append((label + ': sysctl', s['by_cpu'] > limit,
+                            f'sysctl {s["by_cpu"]:.1f}% against the limit {limit:.1f}%'))
+    if small:
+        v.notes.append('The sysctl half is not tested where the bystander\'s trickle is too small '
+                       'for its cost to reach the margin (the measurement\'s noise): ' +
+                       '; '.join(small) + '.  Raise BYSTANDER_RATE (servers-guest.sh) to test it.')
+    return tally(v)
+
+
+H4_METRICS = (('cpu', H4_RHO_CPU), ('p99', H4_RHO_P99))
+
+
+def judge_h4(agg):
+    v = Verdict('H4', 'The Rust and the C kernel show the same shape.',
+                f'for each (server, path, load) measured on both kernels, the modes ranked by '
+                f'server CPU and by p99 on each kernel: Spearman\'s rank correlation between '
+                f'the kernels; the shape is the same if the median over the tables is at least '
+                f'{H4_RHO_CPU:g} for CPU and {H4_RHO_P99:g} for p99')
+    rhos = {m: [] for m, _ in H4_METRICS}
+    for server, path, load in sorted({k[1:4] for k in agg}):
+        row = same_shape(agg, server, path, load)
+        for m, _ in H4_METRICS:
+            if row.get(m) is not None:
+                rhos[m].append(row[m])
+    for m, limit in H4_METRICS:
+        if rhos[m]:
+            med = statistics.median(rhos[m])
+            v.cases.append((f'{m}', med >= limit,
+                            f'median rho {med:.2f} over {len(rhos[m])} tables '
+                            f'(min {min(rhos[m]):.2f}, max {max(rhos[m]):.2f}; at least {limit:g} wanted)'))
+    if not any(rhos.values()):
+        v.notes.append('Needs both kernels with at least 3 modes in a table.')
+    return tally(v)
+
+
+def same_shape(agg, server, path, load):
+    """{'cpu': rho, 'p99': rho} between the kernels for one table."""
+    out = {}
+    for m, _ in H4_METRICS:
+        modes = [mo for mo in MODES
+                 if all(agg.get((va, server, path, load, mo), {}).get(m) is not None
+                        for va in VARIANTS)]
+        out[m] = spearman([agg[('rust', server, path, load, mo)][m] for mo in modes],
+                          [agg[('c', server, path, load, mo)][m] for mo in modes])
+    return out
+
+
+def judge_all(agg):
+    return [judge_h1(agg), judge_h2(agg), judge_h3(agg), judge_h4(agg)]
+
+
+# --- text --------------------------------------------------------------------
+
+def ms(us):
+    return '-' if us is None else f'{us / 1000:.1f}'
+
+
+def ratio(a, b):
+    return f'{a / b:.2f}x' if b else 'n/a'
+
+
+def fmt(x, kind):
+    if x is None:
+        return '-'
+    if kind == 'ms':
+        return ms(x)
+    if kind == 'pct':
+        return f'{x:.0f}'
+    if kind == 'pct1':
+        return f'{x:.1f}'
+    if kind == 'rate':
+        return f'{x:,.0f}'
+    if kind == 'per':
+        return f'{x:.3f}' if x < 10 else f'{x:.1f}'
+    return str(x)
+
+
+# The table's columns: (header, metric, kind).
+COLUMNS = [
+    ('achieved req/s', 'achieved', 'rate'),
+    ('p50 ms', 'p50', 'ms'),
+    ('p99 ms', 'p99', 'ms'),
+    ('p99.9 ms', 'p999', 'ms'),
+    ('server CPU %', 'cpu', 'pct'),
+    ('bystander CPU %', 'by_cpu', 'pct1'),
+    ('rx irq/req', 'irq_rx', 'per'),
+    ('NET_RX/req', 'softirq', 'per'),
+    ('busy loops/req', 'loops', 'per'),
+    ('suspensions/req', 'suspensions', 'per'),
+]
+
+
+def table(agg, server, path, load, variants):
+    """A markdown table: rows the modes, each value "rust / c"."""
+    lines = ['| mode | ' + ' | '.join(h for h, _, _ in COLUMNS) + ' |',
+             '|---|' + '---:|' * len(COLUMNS)]
+    any_row = False
+    for mode in MODES:
+        ms_ = [agg.get((va, server, path, load, mode)) for va in variants]
+        if not any(ms_):
+            continue
+        any_row = True
+        cells = []
+        for _, metric, kind in COLUMNS:
+            if metric == 'irq_rx' and path == 'nsim':
+                cells.append('n/a')
+                continue
+            cells.append(' / '.join(fmt(m[metric], kind) if m else '-' for m in ms_))
+        lines.append(f'| {mode} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) if any_row else ''
+
+
+def offered_text(agg, server, path, load, variants):
+    rates = sorted({agg[(va, server, path, load, mo)]['offered'] for va in variants
+                    for mo in MODES if (va, server, path, load, mo) in agg})
+    return ' and '.join(f'{r:,}' for r in rates) + ' req/s'
+
+
+def shape_line(agg, server, path, load):
+    row = same_shape(agg, server, path, load)
+    if row['cpu'] is None and row['p99'] is None:
+        return ''
+    same = ((row['cpu'] or -1) >= H4_RHO_CPU and (row['p99'] or -1) >= H4_RHO_P99)
+    f = lambda x: 'n/a' if x is None else f'{x:.2f}'
+    return (f'Same shape? {"yes" if same else "no"}: the modes ranked alike on both kernels by '
+            f'server CPU (rho {f(row["cpu"])}) and by p99 (rho {f(row["p99"])}).')
+
+
+def report(boots, agg, verdicts, plots):
+    variants = [v for v in VARIANTS if any(b.variant == v for b in boots)]
+    rounds = max((b.round for b in boots), default=0)
+    n_cells = sum(len(b.cells) for b in boots)
+    out = ['# Servers under load: memcached and redis-server per busy-poll mode', '',
+           f'Made by `make bench-servers` (scripts/ebp/bench-servers.sh, servers-guest.sh, '
+           f'servers_report.py) on {datetime.date.today().isoformat()}: {len(boots)} boots '
+           f'({", ".join(variants)}; {rounds} round{"s" if rounds != 1 else ""}), {n_cells} cells. '
+           'Unmodified Debian memcached (`-t 2`) and redis-server in a virtme-ng guest '
+           '(2 CPUs, TCG: no KVM here), the server and its bystander on CPU 1, the load '
+           'generator (epoll-bp-load, open loop, 4 connections, 90% gets) on CPU 0; each mode '
+           'is switched live on the running server with epoll-bp, no restart.', '']
+    for b in boots:
+        out.append(f'- {b.variant} round {b.round}: kernel {b.info.get("kernel", "?")}; '
+                   f'{len(b.cells)} cells; {b.info.get("settings", "")}'
+                   + ''.join(f'; host {h}' for h in b.info['host']))
+    out += ['', '## Modes', '',
+            '| mode | what is set (sysctl: net.core.busy_poll and busy_read; usecs/budget/prefer: '
+            'every server epoll fd; defer, gro, suspend: the server port\'s NAPI) |', '|---|---|']
+    modes = {}
+    for b in boots:
+        modes.update(b.info['modes'])
+    for mode in MODES:
+        if mode in modes:
+            out.append(f'| {mode} | {modes[mode]} |')
+    out += ['', 'prefer-defer is suspend without irq-suspend-timeout, so H2 isolates the '
+            'suspension; busy is prefer-defer with a 100 ms busy loop, which spins between '
+            'requests.  epoll-both: the load generator does not set params itself, so epoll-bp '
+            'sets them on its epoll fd too (usecs 50, budget 64) during its warmup: both ends '
+            'busy poll.  The sysctl is global: under it the load generator and the bystander '
+            'busy poll as well, which is its point.', '']
+    out += ['## Loads', '', 'Per server and path, a short ramp in mode none (doubling from '
+            '500 req/s, then one step between) finds the highest rate with achieved >= 95% of '
+            'offered, no missing replies or errors and a p50 at most 5x the first step\'s; light, '
+            'medium and high are 10%, 40% and 80% of it.  The first boot ramps; later boots get '
+            'its capacities, so both kernels see the same offered rates.', '']
+    for b in boots:
+        for (server, path), cap in sorted(b.info['capacity'].items()):
+            out.append(f'- {b.variant} round {b.round}: {server} over {path}: capacity {cap:,} req/s')
+    out += ['', '## Hypotheses', '',
+            'From the published IRQ-suspension results (Linux 6.13), each judged by the rule given.', '']
+    for v in verdicts:
+        out.append(f'- **{v.id}: {v.verdict}.** {v.statement}  Rule: {v.rule}.')
+        for label, ok, text in v.cases:
+            out.append(f'  - {"yes" if ok else "no"}: {label}: {text}')
+        for n in v.notes:
+            out.append(f'  - {n}')
+    out += ['', '## What TCG and the devices allow', '',
+            '- TCG on a shared 2-CPU host: the guest\'s two vCPUs, QEMU\'s I/O thread and the '
+            'host\'s other work share two CPUs, so latency has a floor of milliseconds and its '
+            'tail jumps by tens of them at any rate; one round per kernel has no measure of its '
+            'own noise (BENCH_SERVERS_ROUNDS=3 gives medians).  Busy polling spins in guest '
+            'time, which the host may preempt.  Compare modes within a table, not absolute numbers.',
+            '- virtio-net is the path with a real interrupt (the server port\'s input.0 vector, '
+            'pinned to CPU 1) that deferral and suspension can hold off; rx irq/req counts it.',
+            f'- nsim: {NSIM_WHY}.  NET_RX/req is the softirqs on all CPUs (there they run on the '
+            'sender\'s CPU).',
+            '- CPU: the threads\' se.sum_exec_runtime (/proc/PID/task/*/sched) over the window, '
+            'in % of one CPU (it counts time the host took from a vCPU as run: TCG has no steal '
+            'time).  The window runs from 0.1 s after the generator\'s warmup to 0.4 s before its '
+            'end, counted from when its epoll fd appeared (it connects first; a launch takes up '
+            'to a second or more under TCG on a busy host).  Per-request counts divide by '
+            'achieved rate x window.',
+            '- busy loops/req and suspensions/req: the server\'s epoll fdinfo counters '
+            '(busy_poll_loops; busy_poll_irq_suspensions counts the epoll_wait() calls that asked '
+            'for a suspension, which does something only with irq-suspend-timeout set).',
+            '- memcached has one epoll instance per worker thread and one for its listener, all '
+            'given the same params and all on the one NAPI of the port; mainline recommends one '
+            'busy-polling context per NAPI for suspension, so memcached\'s numbers under '
+            'prefer-defer, suspend and busy include that contention.  redis has one.', '']
+    for server in ('memcached', 'redis'):
+        for path in ('virtio', 'nsim'):
+            loads = [lo for lo in LOADS if any(k[1:4] == (server, path, lo) for k in agg)]
+            if not loads:
+                continue
+            out += [f'## {server} over {path}', '']
+            for name in ('p99', 'cpu', 'irq'):
+                f = plots.get((server, path, name))
+                if f:
+                    out.append(f'![{server} {path} {name}]({f})')
+            out.append('')
+            for load in loads:
+                out += [f'### {load}: {offered_text(agg, server, path, load, variants)} offered',
+                        '', f'Each value: {" / ".join(variants)}.', '',
+                        table(agg, server, path, load, variants), '']
+                s = shape_line(agg, server, path, load)
+                if s:
+                    out += [s, '']
+    problems = [p for b in boots for p in b.problems]
+    if problems:
+        out += ['## Problems', ''] + [f'- {p}' for p in problems] + ['']
+    out += ['Every number: data.json (per cell, derived) and raw/ (what the guests printed).', '']
+    return '\n'.join(out)
+
+
+# --- plots -------------------------------------------------------------------
+
+def plot_all(agg, out):
+    """One SVG per server, path and metric; {(server, path, metric): file}."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print('note: no matplotlib (apt-get install python3-matplotlib, make deps): no plots',
+              file=sys.stderr)
+        return {}
+    files = {}
+    colors = {m: plt.get_cmap('tab10')(i) for i, m in enumerate(MODES)}
+    styles = {'rust': '-', 'c': '--'}
+    for server, path in sorted({k[1:3] for k in agg}):
+        for metric, ylabel, log in (('p99', 'p99 latency (ms, log)', True),
+                                    ('cpu', 'server CPU (% of one CPU)', False)):
+            fig, ax = plt.subplots(figsize=(7, 4.5))
+            drawn = False
+            for mode in MODES:
+                for va in VARIANTS:
+                    pts = sorted((m['offered'], m[metric]) for k, m in agg.items()
+                                 if k[:3] == (va, server, path) and k[4] == mode
+                                 and k[3] != 'smoke' and m[metric] is not None)
+                    if not pts:
+                        continue
+                    drawn = True
+                    ys = [y / 1000 if metric == 'p99' else y for _, y in pts]
+                    ax.plot([x for x, _ in pts], ys, styles.get(va, ':'), marker='o', ms=3,
+                            color=colors[mode], label=f'{mode} ({va})')
+            if not drawn:
+                plt.close(fig)
+                continue
+            ax.set_xscale('log')
+            if log:
+                ax.set_yscale('log')
+            ax.set_xlabel('offered load (req/s, log)')
+            ax.set_ylabel(ylabel)
+            ax.set_title(f'{server} over {path}: {ylabel.split(" (")[0]} per mode '
+                         '(solid Rust, dashed C)', fontsize=10)
+            ax.grid(True, which='both', alpha=0.3)
+            ax.legend(fontsize=6, ncol=2)
+            fig.tight_layout()
+            name = f'{server}-{path}-{metric}.svg'
+            fig.savefig(os.path.join(out, name))
+            plt.close(fig)
+            files[(server, path, metric)] = name
+        # Interrupts per request (virtio), NET_RX softirqs per request (nsim).
+        metric = 'irq_rx' if path == 'virtio' else 'softirq'
+        what = ('server port rx interrupts per request' if path == 'virtio'
+                else 'NET_RX softirqs per request (netdevsim: no device interrupt)')
+        loads = [lo for lo in LOADS if lo != 'smoke'
+                 and any(k[1:4] == (server, path, lo) for k in agg)]
+        if not loads:
+            continue
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        width = 0.8 / (len(loads) * len(VARIANTS))
+        for j, lo in enumerate(loads):
+            for vi, va in enumerate(VARIANTS):
+                xs, ys = [], []
+                for i, mode in enumerate(MODES):
+                    m = agg.get((va, server, path, lo, mode))
+                    if m and m[metric] is not None:
+                        xs.append(i + (j * len(VARIANTS) + vi) * width - 0.4 + width / 2)
+                        ys.append(m[metric])
+                if xs:
+                    ax.bar(xs, ys, width, label=f'{lo} ({va})', alpha=1.0 if va == 'rust' else 0.55,
+                           color=plt.get_cmap('tab10')(j), hatch='' if va == 'rust' else '//')
+        ax.set_xticks(range(len(MODES)))
+        ax.set_xticklabels(MODES, fontsize=8)
+        ax.set_ylabel(what.split(' (')[0])
+        ax.set_title(f'{server} over {path}: {what}', fontsize=10)
+        ax.grid(True, axis='y', alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        name = f'{server}-{path}-irq.svg'
+        fig.savefig(os.path.join(out, name))
+        plt.close(fig)
+        files[(server, path, 'irq')] = name
+    return files
+
+
+# --- the smoke check ---------------------------------------------------------
+
+def check(boots):
+    """[(ok, line)]: per boot, server, path and mode, whether the server
+    answered (replies, no errors or missing ones), the settings read back
+    as the mode sets them, and the busy-poll counters moved as they should
+    (none: no busy loop; every other mode: some; suspend: suspensions)."""
+    results = []
+    for boot in boots:
+        if not boot.done:
+            results.append((False, f'[{boot.variant}] servers: the guest did not finish: '
+                                   + '; '.join(boot.failures or ['no EBP-SERVERS-DONE line'])))
+        for f in boot.failures:
+            results.append((False, f'[{boot.variant}] servers: guest failure: {f}'))
+        for cell in boot.cells:
+            label = f'[{boot.variant}] servers: {cell["server"]} {cell["path"]} {cell["mode"]}'
+            results.append(check_cell(cell, label))
+    return results
+
+
+def check_cell(cell, label):
+    why = []
+    gen = cell.get('gen')
+    m = derive(cell)
+    if not gen:
+        return False, f'{label}: no result from the load generator'
+    if not gen.get('completed'):
+        why.append('no replies')
+    if gen.get('errors'):
+        why.append(f'{gen["errors"]} error replies')
+    if gen.get('missing'):
+        why.append(f'{gen["missing"]} missing replies')
+    want = EXPECTED.get(cell['mode'])
+    if want:
+        sysctl, napi, params, client = want
+        if cell.get('sysctl') != sysctl:
+            why.append(f'sysctl {cell.get("sysctl")}, not {sysctl}')
+        if cell.get('napi') != napi:
+            why.append(f'napi {cell.get("napi")}, not {napi}')
+        bad = {fd: p for fd, p in (cell.get('params') or {}).items() if p != params}
+        if not cell.get('params'):
+            why.append('no epoll fd of the server read back')
+        elif bad:
+            why.append(f'params {bad}, not {params}')
+        if client and cell.get('client_params') != client:
+            why.append(f'load generator params {cell.get("client_params")}, not {client}')
+    loops, susp = m['loops_delta'], m['suspensions_delta']
+    if loops is not None:
+        if cell['mode'] == 'none' and loops:
+            why.append(f'{loops} busy loops without busy polling')
+        if cell['mode'] != 'none' and not loops:
+            why.append('no busy loop counted')
+        if cell['mode'] == 'suspend' and not susp:
+            why.append('no suspension counted')
+    counters = ('no busy-poll counters in fdinfo' if loops is None
+                else f'{loops} busy loops, {susp} suspensions')
+    text = (f'{gen.get("completed")} replies at {cell.get("offered")} req/s, '
+            f'p99 {ms(gen.get("latency_p99_us"))} ms, params {cell.get("napi")} '
+            f'{sorted(set((cell.get("params") or {}).values()))}, {counters}')
+    if why:
+        return False, f'{label}: {"; ".join(why)} ({text})'
+    return True, f'{label}: {text}'
+
+
+# --- main --------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--raw', required=True, help='directory of VARIANT-ROUND.txt files')
+    ap.add_argument('--out', help='where README.md, the plots and data.json go')
+    ap.add_argument('--check', action='store_true', help='judge a smoke run instead')
+    ap.add_argument('--counts', help='with --check: write "PASSED FAILED 0" here')
+    args = ap.parse_args()
+    boots = load_raw(args.raw)
+    if not boots:
+        print(f'error: no VARIANT-ROUND.txt in {args.raw}: run make bench-servers', file=sys.stderr)
+        return 1
+    if args.check:
+        results = check(boots)
+        for ok, line in results:
+            print(f'{"PASS" if ok else "FAIL"} {line}')
+        bad = sum(1 for ok, _ in results if not ok)
+        if args.counts:
+            with open(args.counts, 'w') as f:
+                f.write(f'{len(results) - bad} {bad} 0\n')
+        return 1 if bad or not results else 0
+    if not args.out:
+        ap.error('--out is needed unless --check')
+    os.makedirs(args.out, exist_ok=True)
+    agg = aggregate(boots)
+    verdicts = judge_all(agg)
+    plots = plot_all(agg, args.out)
+    with open(os.path.join(args.out, 'README.md'), 'w') as f:
+        f.write(report(boots, agg, verdicts, plots))
+    data = {
+        'boots': [{'variant': b.variant, 'round': b.round, 'kernel': b.info.get('kernel'),
+                   'settings': b.info.get('settings'), 'host': b.info['host'],
+                   'capacity': {f'{s} {p}': c for (s, p), c in b.info['capacity'].items()},
+                   'failures': b.failures, 'done': b.done,
+                   'cells': [dict(derive(c), server=c['server'], path=c['path'], mode=c['mode'],
+                                  load=c['load']) for c in b.cells if c.get('gen')]}
+                  for b in boots],
+        'verdicts': [{'id': v.id, 'verdict': v.verdict, 'rule': v.rule,
+                      'cases': [{'case': la, 'ok': ok, 'text': t} for la, ok, t in v.cases],
+                      'notes': v.notes} for v in verdicts],
+    }
+    with open(os.path.join(args.out, 'data.json'), 'w') as f:
+        json.dump(data, f, indent=1)
+    for v in verdicts:
+        print(f'    {v.id}: {v.verdict}', file=sys.stderr)
+    print(f'    report: {os.path.join(args.out, "README.md")}', file=sys.stderr)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Checks of servers_report.py on made-up guest output: the per-request
+arithmetic, the parsing of a console, the medians over rounds, the rank
+correlation, each hypothesis's rule (held, failed, not tested), the smoke
+check, and a whole report written from raw files.  No kernel needed:
+`python3 scripts/ebp/test_servers_report.py [--counts FILE]`."""
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import servers_report as sr  # noqa: E402
+
+
+def snap(t_s=0.0, cpu_ms=0, by_ms=0, irq_rx=0, irq_all=0, sirq1=0, sirq=0,
+         loops=0, timeouts=0, susp=0, ticks=None, by_ticks=None):
+    """A snapshot as servers-guest.sh prints it (CPU in ms here)."""
+    return [int(t_s * 1e6), ticks if ticks is not None else cpu_ms // 10,
+            by_ticks if by_ticks is not None else by_ms // 10, irq_rx, irq_all, sirq1, sirq,
+            loops, timeouts, susp, cpu_ms * 1000, by_ms * 1000]
+
+
+def gen(achieved=1000.0, p50=100.0, p99=1000.0, p999=2000.0, errors=0, missing=0,
+        completed=None):
+    return {'achieved_rate_rps': achieved, 'offered_rate_rps': achieved,
+            'latency_p50_us': p50, 'latency_p99_us': p99, 'latency_p99_9_us': p999,
+            'errors': errors, 'missing': missing,
+            'completed': completed if completed is not None else int(achieved * 2),
+            'send_lag_p99_us': 10.0}
+
+
+def cell(server='memcached', path='virtio', mode='none', load='light', offered=1000,
+         before=None, after=None, g=None, by_rate=100.0, **kw):
+    sysctl, napi, params, client = sr.EXPECTED[mode]
+    c = {'server': server, 'path': path, 'mode': mode, 'load': load, 'offered': offered,
+         'sysctl': sysctl, 'napi': napi, 'params': {'6': params, '11': params},
+         'clk_tck': 100, 'before': before or snap(), 'after': after or snap(2.0),
+         'gen': g if g is not None else gen(), 'bystander_gen': {'achieved_rate_rps': by_rate}}
+    if client:
+        c['client_params'] = client
+    c.update(kw)
+    return c
+
+
+def metrics(cpu=None, p99=None, by_cpu=None, by_achieved=100.0, offered=1000):
+    """An aggregated cell as aggregate() makes it, for the judges."""
+    m = {k: None for k in sr.derive(cell())}
+    m.update(cpu=cpu, p99=p99, by_cpu=by_cpu, by_achieved=by_achieved, offered=offered, n=1)
+    return m
+
+
+def raw(cells, done=True, failures=(), kernel='6.12.117 #1'):
+    lines = ['==> running ... under virtme-ng', f'EBP-SERVERS-INFO kernel {kernel}',
+             'EBP-SERVERS-INFO mode none sysctl=0 usecs=0',
+             'EBP-SERVERS-INFO capacity memcached virtio 10000']
+    lines += [f'EBP-SERVERS-INFO failure {f}' for f in failures]
+    lines += ['[guest 3s] progress'] + ['EBP-SERVERS-CELL ' + json.dumps(c) for c in cells]
+    if done:
+        lines.append('EBP-SERVERS-DONE cells=1 failures=0 secs=9')
+    return '\r\n'.join(lines) + '\r\n'
+
+
+class Arithmetic(unittest.TestCase):
+    def test_per_request_values_divide_by_the_requests_in_the_window(self):
+        # 2 s window at 1000 req/s: 2000 requests.
+        c = cell(before=snap(10.0, cpu_ms=100, by_ms=50, irq_rx=10, irq_all=30, sirq1=5,
+                             sirq=8, loops=0, timeouts=0, susp=0),
+                 after=snap(12.0, cpu_ms=1100, by_ms=70, irq_rx=510, irq_all=1030, sirq1=2005,
+                            sirq=4008, loops=1000, timeouts=200, susp=500))
+        m = sr.derive(c)
+        self.assertAlmostEqual(m['window'], 2.0)
+        self.assertAlmostEqual(m['cpu'], 50.0)        # 1000 ms of 2 s
+        self.assertAlmostEqual(m['by_cpu'], 1.0)      # 20 ms of 2 s
+        self.assertAlmostEqual(m['irq_rx'], 0.25)
+        self.assertAlmostEqual(m['irq'], 0.5)
+        self.assertAlmostEqual(m['softirq_cpu1'], 1.0)
+        self.assertAlmostEqual(m['softirq'], 2.0)
+        self.assertAlmostEqual(m['loops'], 0.5)
+        self.assertAlmostEqual(m['timeouts'], 0.1)
+        self.assertAlmostEqual(m['suspensions'], 0.25)
+        self.assertEqual(m['p99'], 1000.0)
+
+    def test_missing_counters_are_none_and_cpu_falls_back_to_ticks(self):
+        b = snap(0.0, irq_rx=-1, irq_all=-1, loops=-1, timeouts=-1, susp=-1, ticks=100)
+        a = snap(2.0, irq_rx=-1, irq_all=-1, loops=-1, timeouts=-1, susp=-1, ticks=150)
+        b[10] = a[10] = -1000      # no /proc/PID/task/*/sched
+        m = sr.derive(cell(path='nsim', before=b, after=a))
+        self.assertIsNone(m['irq_rx'])
+        self.assertIsNone(m['loops'])
+        self.assertIsNone(m['suspensions'])
+        self.assertAlmostEqual(m['cpu'], 25.0)        # 50 ticks of 100 Hz in 2 s
+
+    def test_no_replies_no_per_request_values(self):
+        m = sr.derive(cell(g=gen(achieved=0.0, completed=0),
+                           after=snap(2.0, irq_rx=50)))
+        self.assertIsNone(m['irq_rx'])
+
+    def test_medians_over_rounds_and_cells_without_a_result_left_out(self):
+        boots = []
+        for r, p99 in enumerate([1000.0, 3000.0, 2000.0], 1):
+            b = sr.Boot('rust', r)
+            b.cells = [cell(g=gen(p99=p99)), cell(mode='sysctl', g={})]
+            boots.append(b)
+        agg = sr.aggregate(boots)
+        m = agg[('rust', 'memcached', 'virtio', 'light', 'none')]
+        self.assertEqual(m['p99'], 2000.0)
+        self.assertEqual(m['n'], 3)
+        self.assertNotIn(('rust', 'memcached', 'virtio', 'light', 'sysctl'), agg)
+
+    def test_spearman(self):
+        self.assertAlmostEqual(sr.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1.0)
+        self.assertAlmostEqual(sr.spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1.0)
+        self.assertEqual(sr.ranks([5, 1, 5, 3]), [3.5, 1.0, 3.5, 2.0])
+        self.assertIsNone(sr.spearman([1, 2], [1, 2]))
+        self.assertIsNone(sr.spearman([1, 1, 1], [1, 2, 3]))
+
+
+class Parsing(unittest.TestCase):
+    def test_console_noise_and_markers_inside_lines(self):
+        text = raw([cell()]).replace('EBP-SERVERS-CELL', '\x1b[0mEBP-SERVERS-CELL', 1)
+        b = sr.parse_raw(text, 'rust', 1)
+        self.assertEqual(len(b.cells), 1)
+        self.assertTrue(b.done)
+        self.assertEqual(b.info['kernel'], '6.12.117 #1')
+        self.assertEqual(b.info['capacity'], {('memcached', 'virtio'): 10000})
+        self.assertEqual(b.problems, [])
+
+    def test_an_unfinished_boot_and_guest_failures_are_problems(self):
+        b = sr.parse_raw(raw([cell()], done=False, failures=['napi set on eth0: EPERM']), 'c', 2)
+        self.assertEqual(len(b.problems), 2)
+        self.assertIn('did not finish', b.problems[0])
+        self.assertIn('EPERM', b.problems[1])
+
+    def test_a_broken_cell_line_is_a_problem_not_a_crash(self):
+        b = sr.parse_raw('EBP-SERVERS-CELL {"server": \nEBP-SERVERS-DONE\n', 'rust', 1)
+        self.assertEqual(b.cells, [])
+        self.assertIn('not JSON', b.problems[0])
+
+
+def table_agg(values, server='memcached', path='virtio', load='light'):
+    """{key: metrics} from {(variant, mode): metrics}."""
+    return {(va, server, path, load, mo): m for (va, mo), m in values.items()}
+
+
+class Hypotheses(unittest.TestCase):
+    def test_h1_near_busy_latency_at_a_fraction_of_its_cpu(self):
+        agg = table_agg({('rust', 'suspend'): metrics(cpu=30, p99=1900),
+                         ('rust', 'busy'): metrics(cpu=100, p99=1000),
+                         ('c', 'suspend'): metrics(cpu=80, p99=1000),
+                         ('c', 'busy'): metrics(cpu=100, p99=1000)})
+        v = sr.judge_h1(agg)
+        self.assertEqual([ok for _, ok, _ in v.cases], [True, False])   # c: 0.8 > 0.75
+        self.assertEqual(v.verdict, 'mixed (1 of 2 cases)')
+        v = sr.judge_h1(table_agg({('rust', 'suspend'): metrics(cpu=30, p99=2100),
+                                   ('rust', 'busy'): metrics(cpu=100, p99=1000)}))
+        self.assertEqual(v.verdict, 'fails')                               # 2.1x the p99
+
+    def test_h1_and_h2_are_not_judged_on_netdevsim(self):
+        agg = table_agg({('rust', 'suspend'): metrics(cpu=30, p99=1000),
+                         ('rust', 'busy'): metrics(cpu=100, p99=1000)}, path='nsim')
+        v = sr.judge_h1(agg)
+        self.assertEqual(v.verdict, 'not tested')
+        self.assertIn('netdevsim has no device interrupt', v.notes[0])
+        agg = table_agg({('rust', 'suspend'): metrics(cpu=30, p99=1000),
+                         ('rust', 'prefer-defer'): metrics(cpu=30, p99=1000)},
+                        path='nsim', load='high')
+        self.assertEqual(sr.judge_h2(agg).verdict, 'not tested')
+
+    def test_h2_at_least_as_good_as_deferral_within_the_tolerance(self):
+        agg = table_agg({('rust', 'suspend'): metrics(cpu=55, p99=1100),
+                         ('rust', 'prefer-defer'): metrics(cpu=50, p99=1000)}, load='high')
+        self.assertEqual(sr.judge_h2(agg).verdict, 'holds')                # 1.10x both
+        agg = table_agg({('rust', 'suspend'): metrics(cpu=56, p99=900),
+                         ('rust', 'prefer-defer'): metrics(cpu=50, p99=1000)}, load='high')
+        self.assertEqual(sr.judge_h2(agg).verdict, 'fails')                # CPU 1.12x
+        # Light load is H1's, not H2's.
+        agg = table_agg({('rust', 'suspend'): metrics(cpu=90, p99=900),
+                         ('rust', 'prefer-defer'): metrics(cpu=50, p99=1000)}, load='light')
+        self.assertEqual(sr.judge_h2(agg).verdict, 'not tested')
+
+    def test_h3_the_bystander_pays_for_the_sysctl_only(self):
+        # none 10%: margin max(1, 2.5) = 2.5 pp, limit 12.5%.
+        values = {('rust', 'none'): metrics(by_cpu=10.0, by_achieved=1000.0),
+                  ('rust', 'sysctl'): metrics(by_cpu=16.0, by_achieved=1000.0)}
+        for m in sr.PER_EPOLL:
+            values[('rust', m)] = metrics(by_cpu=12.0)
+        v = sr.judge_h3(table_agg(values))
+        self.assertEqual(v.verdict, 'holds')
+        values[('rust', 'busy')] = metrics(by_cpu=13.0)
+        v = sr.judge_h3(table_agg(values))
+        self.assertEqual(v.verdict, 'mixed (1 of 2 cases)')
+        self.assertIn('above: busy', v.cases[0][2])
+
+    def test_h3_sysctl_half_not_tested_when_its_cost_is_below_the_margin(self):
+        # 100 req/s x 50 us = 0.5 pp, under the 1 pp margin.
+        values = {('rust', 'none'): metrics(by_cpu=2.0, by_achieved=100.0),
+                  ('rust', 'sysctl'): metrics(by_cpu=2.1, by_achieved=100.0),
+                  ('rust', 'epoll'): metrics(by_cpu=2.0)}
+        v = sr.judge_h3(table_agg(values))
+        self.assertEqual(v.verdict, 'holds')
+        self.assertEqual(len(v.cases), 1)
+        self.assertIn('expected +0.5 pp, margin 1.0 pp', v.notes[0])
+
+    def test_h4_same_ranking_of_the_modes_on_both_kernels(self):
+        values = {}
+        for i, mode in enumerate(['none', 'epoll', 'suspend', 'busy']):
+            values[('rust', mode)] = metrics(cpu=10 + 20 * i, p99=1000 - 100 * i)
+            values[('c', mode)] = metrics(cpu=12 + 20 * i, p99=1100 - 100 * i)
+        v = sr.judge_h4(table_agg(values))
+        self.assertEqual(v.verdict, 'holds')
+        self.assertIn('Same shape? yes', sr.shape_line(table_agg(values), 'memcached',
+                                                       'virtio', 'light'))
+        for i, mode in enumerate(['none', 'epoll', 'suspend', 'busy']):
+            values[('c', mode)] = metrics(cpu=80 - 20 * i, p99=1100 - 100 * i)
+        v = sr.judge_h4(table_agg(values))
+        self.assertEqual([ok for _, ok, _ in v.cases], [False, True])      # CPU reversed
+        self.assertEqual(sr.judge_h4(table_agg({('rust', 'none'): metrics(cpu=1, p99=1)})).verdict,
+                         'not tested')
+
+
+class Smoke(unittest.TestCase):
+    def test_a_good_cell_passes(self):
+        ok, line = sr.check_cell(cell(mode='suspend', after=snap(2.0, loops=40, susp=30)), 'x')
+        self.assertTrue(ok, line)
+        self.assertIn('40 busy loops, 30 suspensions', line)
+
+    def test_what_fails(self):
+        cases = [
+            (cell(g=gen(errors=3)), '3 error replies'),
+            (cell(g=gen(missing=2)), '2 missing replies'),
+            (cell(g={}), 'no result'),
+            (cell(mode='epoll', params={'6': '50/64/0', '11': '0/0/0'},
+                  after=snap(2.0, loops=5)), "params {'11': '0/0/0'}"),
+            (cell(mode='sysctl', sysctl='0/0', after=snap(2.0, loops=5)), 'sysctl 0/0'),
+            (cell(mode='none', after=snap(2.0, loops=5)), '5 busy loops without busy polling'),
+            (cell(mode='epoll', after=snap(2.0, loops=0)), 'no busy loop counted'),
+            (cell(mode='suspend', after=snap(2.0, loops=9, susp=0)), 'no suspension counted'),
+            (cell(mode='epoll-both', client_params=None, after=snap(2.0, loops=3)),
+             'load generator params None'),
+        ]
+        for c, why in cases:
+            ok, line = sr.check_cell(c, 'x')
+            self.assertFalse(ok, why)
+            self.assertIn(why, line)
+
+    def test_a_kernel_without_counters_is_judged_on_the_rest(self):
+        b = snap(0.0, loops=-1, timeouts=-1, susp=-1)
+        ok, line = sr.check_cell(cell(mode='busy', before=b, after=snap(2.0, loops=-1,
+                                                                       timeouts=-1, susp=-1)), 'x')
+        self.assertTrue(ok, line)
+        self.assertIn('no busy-poll counters', line)
+
+    def test_an_unfinished_boot_fails_the_check(self):
+        results = sr.check([sr.parse_raw(raw([cell()], done=False), 'rust', 1)])
+        self.assertEqual([ok for ok, _ in results], [False, True])
+
+
+class Whole(unittest.TestCase):
+    def test_report_from_raw_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            rawdir, out = os.path.join(d, 'raw'), os.path.join(d, 'out')
+            os.makedirs(rawdir)
+            for variant, k in (('rust', 1.0), ('c', 1.1)):
+                cells = [cell(mode=m, load=lo, offered=r,
+                              after=snap(2.0, cpu_ms=int(200 * (i + 1) * k), by_ms=40,
+                                         irq_rx=100 * (7 - i), loops=0 if m == 'none' else 50),
+                              g=gen(achieved=float(r), p99=1000.0 * (7 - i) * k))
+                         for lo, r in (('light', 1000), ('high', 8000))
+                         for i, m in enumerate(sr.MODES)]
+                with open(os.path.join(rawdir, f'{variant}-1.txt'), 'w') as f:
+                    f.write(raw(cells))
+            argv = sys.argv
+            sys.argv = ['servers_report.py', '--raw', rawdir, '--out', out]
+            try:
+                with contextlib.redirect_stderr(io.StringIO()):
+                    self.assertEqual(sr.main(), 0)
+            finally:
+                sys.argv = argv
+            text = open(os.path.join(out, 'README.md')).read()
+            self.assertIn('### light: 1,000 req/s offered', text)
+            self.assertIn('| suspend | 1,000 / 1,000 | 0.1 / 0.1 | 2.0 / 2.2 |', text)
+            self.assertIn('Same shape? yes', text)
+            self.assertIn('**H4: holds.**', text)
+            data = json.load(open(os.path.join(out, 'data.json')))
+            self.assertEqual(len(data['boots']), 2)
+            self.assertEqual(len(data['boots'][0]['cells']), 14)
+            self.assertEqual([v['id'] for v in data['verdicts']], ['H1', 'H2', 'H3', 'H4'])
+
+
+CLASSES = (Arithmetic, Parsing, Hypotheses, Smoke, Whole)
+
+
+def main():
+    """Runs the checks; with --counts FILE also writes "PASSED FAILED 0"
+    there, and prints a PASS/FAIL line per check."""
+    counts = None
+    if len(sys.argv) == 3 and sys.argv[1] == '--counts':
+        counts = sys.argv[2]
+        del sys.argv[1:]
+    loader = unittest.defaultTestLoader
+    suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in CLASSES)
+    result = unittest.TextTestRunner(verbosity=0, stream=sys.stderr).run(suite)
+    bad = {t.id() for t, _ in result.failures + result.errors}
+    for c in CLASSES:
+        for name in loader.getTestCaseNames(c):
+            verdict = 'FAIL' if f'{c.__name__}.{name}' in {b.split('.', 1)[1] for b in bad} else 'PASS'
+            print(f'{verdict} [host] servers_report: {name[5:]}')
+    if counts:
+        with open(counts, 'w') as f:
+            f.write(f'{result.testsRun - len(bad)} {len(bad)} 0\n')
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
