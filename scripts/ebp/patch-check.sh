@@ -9,8 +9,9 @@
 # incremental from one patch to the next.  Then the last patch once more
 # with CONFIG_EPOLL_BUSY_POLL_RUST=n (O=.cache/build/patch-c).  Before
 # the Rust patch the option does not exist, so those builds are the C code.
-# A failed build, a warning in our files, or our option not taking the
-# asked value fails the check and names the patch.  Builds run under
+# A failed build, a warning in our files (eventpoll, busy_poll, net/core)
+# or our option not taking the asked value fails the check and names the
+# patch.  Builds run under
 # nice -n 10.  Cold: one full kernel build per variant.
 . "$(dirname "$0")/common.sh"
 
@@ -74,7 +75,12 @@ build() {
 		echo "FAIL $label: the build failed after $(($(date +%s) - start)) s (log: $out/build.log)"
 		return 1
 	fi
-	warnings=$(grep -E -A6 '(^|: )warning' "$out/build.log" | grep -E -B3 -A3 'eventpoll|busy_poll' || true)
+	# A warning in our files: a C one starts with the file's path, a Rust
+	# one names it on a "-->" line just after.  (Not just any line near
+	# one: clang's frame-size warning on fs/select.c is followed by
+	# "CC fs/eventpoll.o".)
+	warnings=$(grep -E -A3 '(^|: )warning' "$out/build.log" |
+		grep -E -B3 '^[^ :]*(eventpoll|busy_poll|net/core/)[^ :]*:[0-9]+(:[0-9]+)?: warning|^ *--> [^ ]*(eventpoll|busy_poll)' || true)
 	if [ -n "$warnings" ]; then
 		echo "$warnings" | sed 's/^/    /'
 		echo "FAIL $label: warnings in our files (log: $out/build.log)"
