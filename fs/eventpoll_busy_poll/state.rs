@@ -286,5 +286,4 @@ impl BusyPoll {
             irq_suspensions: self.irq_suspensions.load(Relaxed),
         }
     }
-
 }
