@@ -74,7 +74,7 @@ for round in $(seq "$rounds"); do
 			echo $? >"$raw.rc"
 			echo "EBP-SERVERS-HOST load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 		} | tr -d '\r' | tee "$raw" | grep --line-buffered -v '^EBP-SERVERS-CELL ' || true
-		rc=$(cat "$raw.rc")
+		rc=$(cat "$raw.rc" 2>/dev/null || echo 1)
 		rm -f "$raw.rc"
 		grep -q '^EBP-SERVERS-DONE ' "$raw" && [ "$rc" = 0 ] || {
 			echo "    the $variant boot failed (vng exit status $rc): see $raw" >&2

@@ -55,12 +55,16 @@ failures=0
 # host), so what runs once per cell avoids them: bash builtins, one awk
 # per snapshot.
 now_us() { NOW=${EPOCHREALTIME/./}; }
-# The counters' window in each cell, in us from the moment the generator
-# was seen to have its epoll fd (it makes it once connected, then starts
-# sending; seen up to one process spawn late): from 0.1 s after its warmup
-# to 0.4 s before its end, so the counters see its load only.
+# The counters' window in each cell, in us from the moment the server had
+# all the generator's connections established (it starts sending right
+# after; seen within POLL_US): from 0.1 s after its warmup to 0.3 s before
+# its end, so the counters see its load only.
+# epoll-both's generator gets CLIENT_EXTRA_US more warmup, for setting
+# its params from outside (finding its epoll fd, epoll-bp: processes).
 WIN_START=$(awk -v w="$WARMUP" 'BEGIN { printf "%d", (w + 0.1) * 1e6 }')
-WIN_END=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { printf "%d", (w + d - 0.4) * 1e6 }')
+WIN_END=$(awk -v w="$WARMUP" -v d="$DURATION" 'BEGIN { printf "%d", (w + d - 0.3) * 1e6 }')
+CLIENT_EXTRA_US=1000000
+POLL_US=20000
 [ "$WIN_END" -gt "$WIN_START" ] || { echo "DURATION=$DURATION: give at least 1 (s)"; exit 2; }
 # sleep_until T: until EPOCHREALTIME (in us) is T: read -t on a FIFO that
 # nobody writes.
@@ -201,8 +205,9 @@ setup_nsim() {
 
 # --- Servers --------------------------------------------------------------
 
-# The running pair: server and bystander pids and ports, the protocol.
-SRV_PID= BY_PID= PORT= BY_PORT= PROTO= KIND=
+# The running pair: server and bystander pids and ports, the protocol; the
+# bystander's load generator.
+SRV_PID= BY_PID= PORT= BY_PORT= PROTO= KIND= BY_LOAD_PID=
 
 # start_one PORT LOG: starts an unmodified KIND server in SRV_NS on
 # SERVER_CPU (ip netns exec and taskset exec it: $! is its pid); its pid
@@ -264,17 +269,22 @@ start_servers() {
 		{ fail "$KIND did not accept connections: $(tail -3 "$TMP/$KIND.log")"; stop_servers; return 1; }
 	preload "$PORT" && preload "$BY_PORT" || { fail "$KIND: preloading the keys failed"; stop_servers; return 1; }
 	EPFDS=$(epoll_fds "$SRV_PID")
+	# The bystander's trickle, for the whole session: one connection, so
+	# that its epoll instances have a NAPI ID to busy poll (if anything
+	# told them to).
+	load "$BY_PORT" "$BYSTANDER_RATE" 0 100000 1 "$TMP/bystander.json"
+	BY_LOAD_PID=$LOAD_PID
 	info "server $KIND pid=$SRV_PID port=$PORT epoll_fds=${EPFDS//$'\n'/ } bystander_pid=$BY_PID bystander_port=$BY_PORT"
 	log "$KIND: server pid $SRV_PID (port $PORT, epoll fds ${EPFDS//$'\n'/ }), bystander pid $BY_PID (port $BY_PORT)"
 }
 
 stop_servers() {
 	local pid
-	for pid in $SRV_PID $BY_PID; do
+	for pid in $BY_LOAD_PID $SRV_PID $BY_PID; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	SRV_PID= BY_PID=
+	SRV_PID= BY_PID= BY_LOAD_PID=
 }
 
 # epoll_fds PID: its descriptors that are epoll instances.
@@ -359,7 +369,7 @@ apply_mode() {
 
 # --- Counters -------------------------------------------------------------
 
-# snap: one line: time (us), server and bystander CPU time (ticks of
+# snap: one line: server and bystander CPU time (ticks of
 # /proc/PID/stat, all threads), the server port's interrupts (input.0
 # vector, all vectors; -1 without IRQ_DEV), NET_RX softirqs (CPU 1, all
 # CPUs), the busy-poll counters summed over the server's epoll fds (loops,
@@ -367,6 +377,14 @@ apply_mode() {
 # server and bystander CPU time again in us, from the scheduler's
 # se.sum_exec_runtime of each thread (/proc/PID/task/TID/sched, with
 # CONFIG_SCHED_DEBUG; -1 without): exact, where the ticks are sampled.
+# stamp_snap: snap with the time (us) in front, in SNAP: taken after awk
+# read the files, since starting awk is what takes long under TCG.
+stamp_snap() {
+	local s
+	s=$(snap)
+	now_us
+	SNAP=$NOW,$s
+}
 snap() {
 	local files=() fd
 	for fd in $EPFDS; do
@@ -375,8 +393,7 @@ snap() {
 	for fd in /proc/"$SRV_PID"/task/*/sched /proc/"$BY_PID"/task/*/sched; do
 		[ -r "$fd" ] && files+=("$fd")
 	done
-	now_us
-	awk -v t="$NOW" -v dev="$IRQ_DEV" -v cpu="$SERVER_CPU" \
+	awk -v dev="$IRQ_DEV" -v cpu="$SERVER_CPU" \
 		-v srv="/proc/$SRV_PID/stat" -v by="/proc/$BY_PID/stat" \
 		-v srvtask="/proc/$SRV_PID/task/" -v bytask="/proc/$BY_PID/task/" '
 	function ticks(   s, f) { s = $0; sub(/^.*\) /, "", s); split(s, f, " "); return f[12] + f[13] }
@@ -407,7 +424,7 @@ snap() {
 		if (dev == "") { rx = -1; all = -1 }
 		if (!seen) { loops = -1; tmo = -1; susp = -1 }
 		if (!rt) { srt = -0.001; brt = -0.001 }
-		printf "%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n", t, st, bt, rx, all, c1, sa, loops, tmo, susp,
+		printf "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n", st, bt, rx, all, c1, sa, loops, tmo, susp,
 			srt * 1000, brt * 1000
 	}' /proc/interrupts /proc/softirqs "/proc/$SRV_PID/stat" "/proc/$BY_PID/stat" "${files[@]}"
 }
@@ -445,8 +462,9 @@ summary() {
 # capacity: CAP, the highest rate of a doubling ramp from 500 req/s (then
 # one step between the last two) that the server sustains in mode none:
 # achieved >= 95% of offered, no errors or missing replies, and a p50 at
-# most RAMP_P50_FACTOR times the first step's (TCG's floor on a busy host
-# is already milliseconds, and its p99 jumps by tens of them at any rate).
+# most RAMP_P50_FACTOR times the lowest of the ramp so far (TCG's floor on
+# a busy host is already milliseconds, and its p99 jumps by tens of them
+# at any rate).
 RAMP_P50_FACTOR=5
 sustains() {
 	local rate=$1 out=$TMP/ramp.json gen achieved p50 missing errors
@@ -466,7 +484,8 @@ sustains() {
 	gen_field "$gen" errors
 	errors=$FIELD
 	[ "$achieved" != ? ] || return 1
-	[ -n "$BASE_P50" ] || BASE_P50=$p50
+	# The floor: the lowest p50 of the ramp so far (one step can be slow).
+	[ -n "$BASE_P50" ] && awk -v p="$p50" -v b="$BASE_P50" 'BEGIN { exit !(p >= b) }' || BASE_P50=$p50
 	awk -v r="$rate" -v a="$achieved" -v p="$p50" -v b="$BASE_P50" -v m="$missing" \
 		-v e="$errors" -v f="$RAMP_P50_FACTOR" \
 		'BEGIN { exit !(a >= 0.95 * r && m == 0 && e == 0 && p <= f * b) }'
@@ -493,32 +512,48 @@ capacity() {
 
 CELL=0
 
-# gen_started: waits (up to 20 s) until the load generator LOAD_PID has
-# its epoll fd, which it makes once connected, right before it starts
-# sending: a launch takes up to a second or more under TCG on a busy host.
-# The fd in GEN_FD (empty if it never came), when it was seen in GEN_T0.
-gen_started() {
-	local deadline
-	GEN_FD=
+# established: how many connections to the server's PORT are established
+# (its netns's /proc/net/tcp, read by builtins), in EST.
+established() {
+	local hexport _sl local _rem st _rest
+	printf -v hexport '%04X' "$PORT"
+	EST=0
+	while read -r _sl local _rem st _rest; do
+		[ "$st" = 01 ] && [ "${local#*:}" = "$hexport" ] && EST=$((EST + 1))
+	done <"/proc/$SRV_PID/net/tcp"
+}
+
+# poll_established CMP DEADLINE: until EST CMP CONNS (-ge, -lt), checked
+# every POLL_US, or until DEADLINE (us) or, for -ge, the generator
+# LOAD_PID is gone.  When it came true in GEN_T0; fails if it did not.
+poll_established() {
 	now_us
-	deadline=$((NOW + 20000000))
-	while [ -z "$GEN_FD" ] && [ "$NOW" -lt "$deadline" ] && kill -0 "$LOAD_PID" 2>/dev/null; do
-		GEN_FD=$(epoll_fds "$LOAD_PID" | head -1)
+	while [ "$NOW" -lt "$2" ]; do
+		established
+		[ "$EST" "$1" "$CONNS" ] && { GEN_T0=$NOW; return 0; }
+		[ "$1" = -lt ] || kill -0 "$LOAD_PID" 2>/dev/null || return 1
+		sleep_until $((NOW + POLL_US))
 		now_us
 	done
-	GEN_T0=$NOW
+	return 1
 }
 
 # client_params: epoll-both: the load generator's own epoll instance busy
-# polls too (M_CLIENT us, budget 64), set at once, in its warmup; JSON
-# member in CLIENT_APPLIED.
+# polls too (M_CLIENT us, budget 64), set in its warmup (it makes the
+# instance right after connecting); JSON member in CLIENT_APPLIED.
 client_params() {
-	if "$BIN/epoll-bp" set --pid "$LOAD_PID" --fd "$GEN_FD" --usecs "$M_CLIENT" \
+	local fd= deadline=$((GEN_T0 + WIN_START + CLIENT_EXTRA_US - 200000))
+	now_us
+	while [ -z "$fd" ] && [ "$NOW" -lt "$deadline" ]; do
+		fd=$(epoll_fds "$LOAD_PID" | head -1)
+		now_us
+	done
+	if [ -n "$fd" ] && "$BIN/epoll-bp" set --pid "$LOAD_PID" --fd "$fd" --usecs "$M_CLIENT" \
 		--budget 64 --prefer 0 >/dev/null; then
-		fdinfo_params "$LOAD_PID" "$GEN_FD"
+		fdinfo_params "$LOAD_PID" "$fd"
 		CLIENT_APPLIED=",\"client_params\":\"$FDP\""
 	else
-		fail "epoll-both: could not set the params of the load generator's epoll fd $GEN_FD (pid $LOAD_PID)"
+		fail "epoll-both: could not set the params of the load generator's epoll fd ${fd:-(none found)} (pid $LOAD_PID)"
 		CLIENT_APPLIED=",\"client_params\":null"
 	fi
 }
@@ -526,32 +561,35 @@ client_params() {
 # cell SERVER MODE LOAD RATE: one measurement; prints its JSON line.
 cell() {
 	local server=$1 mode=$2 loadname=$3 rate=$4
-	local out=$TMP/cell.json by=$TMP/bystander.json s0 s1 gen bygen start by_pid
+	local out=$TMP/cell.json s0 s1 gen start warmup=$WARMUP extra=0
 	CELL=$((CELL + 1))
 	apply_mode "$mode" || return 1
+	if [ "$M_CLIENT" != 0 ]; then
+		extra=$CLIENT_EXTRA_US
+		warmup=$(awk -v w="$WARMUP" -v e="$extra" 'BEGIN { print w + e / 1e6 }')
+	fi
 	CLIENT_APPLIED=
+	# The last cell's connections gone (they close as its generator exits).
+	now_us
+	poll_established -lt $((NOW + 5000000)) || log "  (connections of the last cell still open)"
 	now_us
 	start=$NOW
-	# The bystander's trickle: one connection to its port.
-	load "$BY_PORT" "$BYSTANDER_RATE" "$WARMUP" "$DURATION" 1 "$by"
-	by_pid=$LOAD_PID
-	load "$PORT" "$rate" "$WARMUP" "$DURATION" "$CONNS" "$out"
-	gen_started
-	if [ -z "$GEN_FD" ]; then
-		fail "$server $PATH_NAME $mode $rate req/s: the load generator never started: $(head -3 "$out.err")"
-		wait "$LOAD_PID" "$by_pid"
+	load "$PORT" "$rate" "$warmup" "$DURATION" "$CONNS" "$out"
+	if ! poll_established -ge $((start + 30000000)); then
+		fail "$server $PATH_NAME $mode $rate req/s: the load generator never connected: $(head -3 "$out.err")"
+		wait "$LOAD_PID"
 		return 1
 	fi
 	[ "$M_CLIENT" = 0 ] || client_params
-	sleep_until $((GEN_T0 + WIN_START))
-	s0=$(snap)
-	sleep_until $((GEN_T0 + WIN_END))
-	s1=$(snap)
+	sleep_until $((GEN_T0 + extra + WIN_START))
+	stamp_snap
+	s0=$SNAP
+	sleep_until $((GEN_T0 + extra + WIN_END))
+	stamp_snap
+	s1=$SNAP
 	wait "$LOAD_PID"
-	wait "$by_pid"
-	gen= bygen=
+	gen=
 	read -r gen <"$out" || :
-	read -r bygen <"$by" || :
 	if [ -z "$gen" ]; then
 		gen=null
 		fail "$server $PATH_NAME $mode $rate req/s: no result from epoll-bp-load: $(head -3 "$out.err")"
@@ -559,7 +597,7 @@ cell() {
 	# One write, so that nothing lands inside the line.
 	printf 'EBP-SERVERS-CELL {"server":"%s","path":"%s","mode":"%s","load":"%s","offered":%s,%s%s,%s}\n' \
 		"$server" "$PATH_NAME" "$mode" "$loadname" "$rate" "$APPLIED" "$CLIENT_APPLIED" \
-		"\"gen_start_ms\":$(((GEN_T0 - start) / 1000)),\"clk_tck\":$CLK_TCK,\"before\":[$s0],\"after\":[$s1],\"gen\":$gen,\"bystander_gen\":${bygen:-null}"
+		"\"gen_start_ms\":$(((GEN_T0 - start) / 1000)),\"bystander_rate\":$BYSTANDER_RATE,\"clk_tck\":$CLK_TCK,\"before\":[$s0],\"after\":[$s1],\"gen\":$gen"
 	summary "$gen"
 	now_us
 	log "cell $CELL ($(((NOW - start) / 1000)) ms): $server $PATH_NAME $mode $loadname $rate req/s: $SUMMARY"

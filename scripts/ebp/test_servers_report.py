@@ -39,7 +39,7 @@ def cell(server='memcached', path='virtio', mode='none', load='light', offered=1
     c = {'server': server, 'path': path, 'mode': mode, 'load': load, 'offered': offered,
          'sysctl': sysctl, 'napi': napi, 'params': {'6': params, '11': params},
          'clk_tck': 100, 'before': before or snap(), 'after': after or snap(2.0),
-         'gen': g if g is not None else gen(), 'bystander_gen': {'achieved_rate_rps': by_rate}}
+         'gen': g if g is not None else gen(), 'bystander_rate': by_rate}
     if client:
         c['client_params'] = client
     c.update(kw)
