@@ -26,8 +26,9 @@
 # two on separate channels, which would cut lines into each other):
 # "EBP-SERVERS-CELL {json}" per cell (the raw counters before and after,
 # the generator's JSON: servers_report.py derives the rest), "EBP-SERVERS-
-# INFO ..." lines, "EBP-SERVERS-DONE ..." at the end, progress lines.  Exits non-zero if anything failed (each failure is
-# an INFO line; what was measured is still printed).
+# INFO ..." lines, "EBP-SERVERS-DONE ..." at the end, progress lines.
+# Exits non-zero if anything failed (each failure is an INFO line; what
+# was measured is still printed).
 set -u
 exec 2>&1
 
@@ -51,9 +52,8 @@ CONNS=4
 TMP=$(mktemp -d /tmp/servers.XXXXXX)
 CLK_TCK=$(getconf CLK_TCK)
 failures=0
-# Under TCG every process costs tens of milliseconds (more on a busy
-# host), so what runs once per cell avoids them: bash builtins, one awk
-# per snapshot.
+# Under TCG a process costs 0.1-0.3 s on a busy host, so what runs in a
+# cell's window avoids them: bash builtins, one awk per snapshot.
 now_us() { NOW=${EPOCHREALTIME/./}; }
 # The counters' window in each cell, in us from the moment the server had
 # all the generator's connections established (it starts sending right
@@ -376,7 +376,9 @@ apply_mode() {
 # timeouts, irq suspensions; -1 where the kernel does not show them), and
 # server and bystander CPU time again in us, from the scheduler's
 # se.sum_exec_runtime of each thread (/proc/PID/task/TID/sched, with
-# CONFIG_SCHED_DEBUG; -1 without): exact, where the ticks are sampled.
+# CONFIG_SCHED_DEBUG; -1 without): exact, where the ticks are sampled;
+# last the TCP segments the server's netns received (InSegs): the report
+# checks with them that the window saw the load.
 # stamp_snap: snap with the time (us) in front, in SNAP: taken after awk
 # read the files, since starting awk is what takes long under TCG.
 stamp_snap() {
@@ -395,7 +397,8 @@ snap() {
 	done
 	awk -v dev="$IRQ_DEV" -v cpu="$SERVER_CPU" \
 		-v srv="/proc/$SRV_PID/stat" -v by="/proc/$BY_PID/stat" \
-		-v srvtask="/proc/$SRV_PID/task/" -v bytask="/proc/$BY_PID/task/" '
+		-v srvtask="/proc/$SRV_PID/task/" -v bytask="/proc/$BY_PID/task/" \
+		-v snmp="/proc/$SRV_PID/net/snmp" '
 	function ticks(   s, f) { s = $0; sub(/^.*\) /, "", s); split(s, f, " "); return f[12] + f[13] }
 	FILENAME == "/proc/interrupts" {
 		if (FNR == 1) { ncpu = NF; next }
@@ -411,6 +414,12 @@ snap() {
 	}
 	FILENAME == srv { st = ticks(); next }
 	FILENAME == by { bt = ticks(); next }
+	FILENAME == snmp {
+		if ($1 != "Tcp:") next
+		if (!tcpcols) { for (i = 2; i <= NF; i++) if ($i == "InSegs") tcpcols = i; next }
+		segs = $tcpcols
+		next
+	}
 	$1 == "se.sum_exec_runtime" {
 		if (index(FILENAME, srvtask) == 1) srt += $3
 		else if (index(FILENAME, bytask) == 1) brt += $3
@@ -424,9 +433,11 @@ snap() {
 		if (dev == "") { rx = -1; all = -1 }
 		if (!seen) { loops = -1; tmo = -1; susp = -1 }
 		if (!rt) { srt = -0.001; brt = -0.001 }
-		printf "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n", st, bt, rx, all, c1, sa, loops, tmo, susp,
-			srt * 1000, brt * 1000
-	}' /proc/interrupts /proc/softirqs "/proc/$SRV_PID/stat" "/proc/$BY_PID/stat" "${files[@]}"
+		if (!tcpcols) segs = -1
+		printf "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n", st, bt, rx, all, c1, sa, loops, tmo, susp,
+			srt * 1000, brt * 1000, segs
+	}' /proc/interrupts /proc/softirqs "/proc/$SRV_PID/stat" "/proc/$BY_PID/stat" \
+		"/proc/$SRV_PID/net/snmp" "${files[@]}"
 }
 
 # --- Load -----------------------------------------------------------------
@@ -540,20 +551,27 @@ poll_established() {
 
 # client_params: epoll-both: the load generator's own epoll instance busy
 # polls too (M_CLIENT us, budget 64), set in its warmup (it makes the
-# instance right after connecting); JSON member in CLIENT_APPLIED.
+# instance right after connecting): with epoll-bp set --all, one process
+# per try; JSON member in CLIENT_APPLIED.
 client_params() {
-	local fd= deadline=$((GEN_T0 + WIN_START + CLIENT_EXTRA_US - 200000))
+	local fd= out re='fd ([0-9]+):' deadline=$((GEN_T0 + WIN_START + CLIENT_EXTRA_US - 200000))
 	now_us
 	while [ -z "$fd" ] && [ "$NOW" -lt "$deadline" ]; do
-		fd=$(epoll_fds "$LOAD_PID" | head -1)
+		if [ "$EP_ALL" = 1 ]; then
+			out=$("$BIN/epoll-bp" set --pid "$LOAD_PID" --all --usecs "$M_CLIENT" --budget 64 \
+				--prefer 0 2>&1) && [[ $out =~ $re ]] && fd=${BASH_REMATCH[1]}
+		else
+			fd=$(epoll_fds "$LOAD_PID" | head -1)
+			[ -z "$fd" ] || "$BIN/epoll-bp" set --pid "$LOAD_PID" --fd "$fd" --usecs "$M_CLIENT" \
+				--budget 64 --prefer 0 >/dev/null || fd=
+		fi
 		now_us
 	done
-	if [ -n "$fd" ] && "$BIN/epoll-bp" set --pid "$LOAD_PID" --fd "$fd" --usecs "$M_CLIENT" \
-		--budget 64 --prefer 0 >/dev/null; then
+	if [ -n "$fd" ]; then
 		fdinfo_params "$LOAD_PID" "$fd"
 		CLIENT_APPLIED=",\"client_params\":\"$FDP\""
 	else
-		fail "epoll-both: could not set the params of the load generator's epoll fd ${fd:-(none found)} (pid $LOAD_PID)"
+		fail "epoll-both: no params set on the load generator's epoll instance (pid $LOAD_PID) in time: ${out:-no epoll fd}"
 		CLIENT_APPLIED=",\"client_params\":null"
 	fi
 }

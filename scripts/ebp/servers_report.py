@@ -43,7 +43,10 @@ EXPECTED = {
 }
 # The snapshot's fields (servers-guest.sh, snap).
 SNAP = ['t_us', 'cpu_ticks', 'by_ticks', 'irq_rx', 'irq_all', 'softirq_cpu1',
-        'softirq_all', 'loops', 'timeouts', 'suspensions', 'cpu_us', 'by_us']
+        'softirq_all', 'loops', 'timeouts', 'suspensions', 'cpu_us', 'by_us', 'in_segs']
+# A window that saw fewer TCP segments per request than this (in the
+# server's netns) missed the load: the cell is left out and named.
+MIN_SEGS_PER_REQUEST = 0.5
 
 # The rules the hypotheses are judged by.
 H1_P99_FACTOR = 2.0      # suspend's p99 at most this times busy's ...
@@ -193,7 +196,17 @@ def derive(cell):
         'suspensions': per(delta('suspensions'), reqs),
         'loops_delta': delta('loops'),
         'suspensions_delta': delta('suspensions'),
+        'segs': per(delta('in_segs'), reqs),
     }
+
+
+def window_missed(m):
+    """Why a cell's counters cannot be used (their window saw too few of the
+    load's TCP segments), or None."""
+    if m['segs'] is not None and m['segs'] < MIN_SEGS_PER_REQUEST:
+        return (f'the counters\' window ({m["window"]:.2f} s) saw {m["segs"]:.2f} TCP segments per '
+                f'request, under {MIN_SEGS_PER_REQUEST:g}: it missed the load')
+    return None
 
 
 def median_or_none(xs):
@@ -203,15 +216,23 @@ def median_or_none(xs):
 
 def aggregate(boots):
     """{(variant, server, path, load, mode): metrics}, each metric the
-    median over the rounds (a cell that got no result is left out), with
+    median over the rounds (a cell that got no result, or whose window
+    missed the load, is left out and named in its boot's problems), with
     'n' the number of rounds."""
     groups = {}
     for boot in boots:
         for cell in boot.cells:
             if not cell.get('gen'):
                 continue
+            m = derive(cell)
+            why = window_missed(m)
             key = (boot.variant, cell['server'], cell['path'], cell['load'], cell['mode'])
-            groups.setdefault(key, []).append(derive(cell))
+            if why:
+                problem = f'{boot.variant} round {boot.round}: {" ".join(key[1:])}: {why}; left out'
+                if problem not in boot.problems:
+                    boot.problems.append(problem)
+                continue
+            groups.setdefault(key, []).append(m)
     out = {}
     for key, ms in groups.items():
         agg = {k: median_or_none([m[k] for m in ms]) for k in ms[0]}
@@ -371,12 +392,17 @@ def judge_h3(agg):
             v.cases.append((label + ': sysctl', s['by_cpu'] > limit,
                             f'sysctl {s["by_cpu"]:.1f}% against the limit {limit:.1f}%'))
     if small:
+        costs = [m['by_cpu'] / 100 / m['by_achieved'] * 1e6 for k, m in agg.items()
+                 if k[4] == 'none' and m['by_cpu'] and m['by_achieved']]
+        per_req = (f' (here a median {statistics.median(costs):,.0f} us of CPU per request)'
+                   if costs else '')
         v.notes.append('The sysctl half is not tested where the cost it predicts stays under the '
                        'margin: ' + '; '.join(small) + '.  Raising the bystander\'s rate does not '
-                       'help: its CPU (and so the margin) grows with it as fast as the cost, and '
-                       'under TCG one request costs it far more CPU than one 50 us busy loop '
-                       '(its CPU divided by its rate, in the tables).  On hardware, where a '
-                       'request costs tens of us, the same rule can see it.')
+                       'help: its CPU, and so the margin, grows with the rate as fast as the cost. '
+                       f'The margin is {H3_MARGIN_REL:.0%} of its CPU, so the cost shows only where '
+                       f'one request costs the bystander under {H3_SYSCTL_USECS / H3_MARGIN_REL:.0f} us '
+                       f'of CPU; under TCG it costs far more{per_req}.  On hardware, where a request '
+                       'costs tens of us, the same rule can see it.')
     return tally(v)
 
 
@@ -420,6 +446,39 @@ def same_shape(agg, server, path, load):
 
 def judge_all(agg):
     return [judge_h1(agg), judge_h2(agg), judge_h3(agg), judge_h4(agg)]
+
+
+def spread(agg, metric):
+    """How far the same cell (server, path, load, mode) lies apart on the two
+    kernels: the median and the largest of max/min over the cells measured
+    on both, and their number; None without such cells.  The two kernels
+    run the same code paths but for the Rust/C epoll part, so this is mostly
+    the run's noise (and an upper bound on it where the kernels differ)."""
+    rs = []
+    for (va, server, path, load, mode), m in agg.items():
+        if va != 'rust':
+            continue
+        o = agg.get(('c', server, path, load, mode))
+        a, b = m.get(metric), (o or {}).get(metric)
+        if a and b and a > 0 and b > 0:
+            rs.append(max(a, b) / min(a, b))
+    if not rs:
+        return None
+    return statistics.median(rs), max(rs), len(rs)
+
+
+def noise_text(agg):
+    parts = []
+    for metric, name in (('p99', 'p99'), ('p50', 'p50'), ('cpu', 'server CPU')):
+        s = spread(agg, metric)
+        if s:
+            parts.append(f'{name} {s[0]:.2f}x (up to {s[1]:.1f}x)')
+    if not parts:
+        return ''
+    return ('How far apart the same cell lies on the two kernels (median of the larger over '
+            'the smaller, over every cell measured on both): ' + ', '.join(parts) + '.  The '
+            'kernels differ only in the Rust or C epoll code, so this is mostly the run\'s noise: '
+            'a difference between two modes smaller than it is not resolved by one round.')
 
 
 # --- text --------------------------------------------------------------------
@@ -541,6 +600,9 @@ def report(boots, agg, verdicts, plots):
             out.append(f'- {b.variant} round {b.round}: {server} over {path}: capacity {cap:,} req/s')
     out += ['', '## Hypotheses', '',
             'From the published IRQ-suspension results (Linux 6.13), each judged by the rule given.', '']
+    noise = noise_text(agg)
+    if noise:
+        out += [noise, '']
     for v in verdicts:
         out.append(f'- **{v.id}: {v.verdict}.** {v.statement}  Rule: {v.rule}.')
         for label, ok, text in v.cases:

@@ -17,11 +17,13 @@ import servers_report as sr  # noqa: E402
 
 
 def snap(t_s=0.0, cpu_ms=0, by_ms=0, irq_rx=0, irq_all=0, sirq1=0, sirq=0,
-         loops=0, timeouts=0, susp=0, ticks=None, by_ticks=None):
-    """A snapshot as servers-guest.sh prints it (CPU in ms here)."""
+         loops=0, timeouts=0, susp=0, ticks=None, by_ticks=None, segs=None):
+    """A snapshot as servers-guest.sh prints it (CPU in ms here; by default
+    two TCP segments per request of a 1000 req/s load)."""
     return [int(t_s * 1e6), ticks if ticks is not None else cpu_ms // 10,
             by_ticks if by_ticks is not None else by_ms // 10, irq_rx, irq_all, sirq1, sirq,
-            loops, timeouts, susp, cpu_ms * 1000, by_ms * 1000]
+            loops, timeouts, susp, cpu_ms * 1000, by_ms * 1000,
+            segs if segs is not None else int(t_s * 2000)]
 
 
 def gen(achieved=1000.0, p50=100.0, p99=1000.0, p999=2000.0, errors=0, missing=0,
@@ -110,6 +112,17 @@ class Arithmetic(unittest.TestCase):
         self.assertEqual(m['p99'], 2000.0)
         self.assertEqual(m['n'], 3)
         self.assertNotIn(('rust', 'memcached', 'virtio', 'light', 'sysctl'), agg)
+
+    def test_a_window_that_missed_the_load_is_left_out_and_named(self):
+        b = sr.Boot('c', 1)
+        b.cells = [cell(mode='epoll', before=snap(0.0, segs=100), after=snap(1.0, segs=300)),
+                   cell(mode='none')]
+        agg = sr.aggregate([b])
+        self.assertNotIn(('c', 'memcached', 'virtio', 'light', 'epoll'), agg)
+        self.assertIn(('c', 'memcached', 'virtio', 'light', 'none'), agg)
+        self.assertEqual(len(b.problems), 1)
+        self.assertIn('saw 0.20 TCP segments per request', b.problems[0])
+        self.assertIn('memcached virtio light epoll', b.problems[0])
 
     def test_spearman(self):
         self.assertAlmostEqual(sr.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1.0)
@@ -222,6 +235,22 @@ class Hypotheses(unittest.TestCase):
                          'not tested')
 
 
+class Noise(unittest.TestCase):
+    def test_spread_of_the_same_cell_on_the_two_kernels(self):
+        agg = table_agg({('rust', 'none'): metrics(cpu=10, p99=1000),
+                         ('c', 'none'): metrics(cpu=20, p99=1100),
+                         ('rust', 'busy'): metrics(cpu=90, p99=3000),
+                         ('c', 'busy'): metrics(cpu=90, p99=1000),
+                         ('rust', 'epoll'): metrics(cpu=50, p99=1000)})
+        med, top, n = sr.spread(agg, 'p99')
+        self.assertEqual(n, 2)
+        self.assertAlmostEqual(med, (1.1 + 3.0) / 2)
+        self.assertAlmostEqual(top, 3.0)
+        self.assertEqual(sr.spread(agg, 'cpu')[:2], (1.5, 2.0))
+        self.assertIn('p99 2.05x (up to 3.0x)', sr.noise_text(agg))
+        self.assertEqual(sr.noise_text(table_agg({('rust', 'none'): metrics(cpu=1, p99=1)})), '')
+
+
 class Smoke(unittest.TestCase):
     def test_a_good_cell_passes(self):
         ok, line = sr.check_cell(cell(mode='suspend', after=snap(2.0, loops=40, susp=30)), 'x')
@@ -291,7 +320,7 @@ class Whole(unittest.TestCase):
             self.assertEqual([v['id'] for v in data['verdicts']], ['H1', 'H2', 'H3', 'H4'])
 
 
-CLASSES = (Arithmetic, Parsing, Hypotheses, Smoke, Whole)
+CLASSES = (Arithmetic, Parsing, Hypotheses, Noise, Smoke, Whole)
 
 
 def main():
