@@ -69,8 +69,8 @@ test-debug: deps
 bench: deps
 	@$(SCRIPTS)/bench.sh
 
-# Warm: two vng boots of about 9 min under TCG.  SERVERS, PATHS, MODES,
-# LOADS narrow it; BENCH_SERVERS_SMOKE=1 is a 2-3 min check
+# Warm: 15-20 min under TCG (two vng boots of 6-9 min).  SERVERS, PATHS,
+# MODES, LOADS narrow it; BENCH_SERVERS_SMOKE=1 is a 3-4 min check
 # (scripts/ebp/bench-servers.sh).
 bench-servers: deps
 	@$(SCRIPTS)/bench-servers.sh

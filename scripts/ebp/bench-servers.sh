@@ -68,6 +68,7 @@ for round in $(seq "$rounds"); do
 		# The cells' JSON lines go to the raw file only; the rest shows.
 		{
 			echo "EBP-SERVERS-HOST load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+			# shellcheck disable=SC2016 # quoted for the guest's shell
 			VARIANT=$variant VNG_IMAGE=$EBP_CACHE/build/$variant/arch/x86/boot/bzImage \
 				VNG_OPTS="--network loop" VNG_TIMEOUT=${VNG_TIMEOUT:-1800} \
 				"$EBP_ROOT/scripts/ebp/vng.sh" "${capacities:+CAPACITIES='$capacities' }$guest_cmd" 2>&1
@@ -76,10 +77,10 @@ for round in $(seq "$rounds"); do
 		} | tr -d '\r' | tee "$raw" | grep --line-buffered -v '^EBP-SERVERS-CELL ' || true
 		rc=$(cat "$raw.rc" 2>/dev/null || echo 1)
 		rm -f "$raw.rc"
-		grep -q '^EBP-SERVERS-DONE ' "$raw" && [ "$rc" = 0 ] || {
-			echo "    the $variant boot failed (vng exit status $rc): see $raw" >&2
+		if [ "$rc" != 0 ] || ! grep -q '^EBP-SERVERS-DONE ' "$raw"; then
+			echo "    the $variant boot failed or did not finish (vng exit status $rc): see $raw" >&2
 			failed=$((failed + 1))
-		}
+		fi
 		printf '    %s round %d: %d cells in %ds\n' "$variant" "$round" \
 			"$(grep -c '^EBP-SERVERS-CELL ' "$raw")" $(($(date +%s) - start)) >&2
 		# The capacities the first boot found, for the others.
@@ -98,4 +99,4 @@ else
 		die "the report could not be made from $out/raw: see the errors above"
 fi
 step "make bench-servers: done in $(($(date +%s) - begin))s"
-[ "$failed" = 0 ] || die "$failed boots or checks failed: their output is in $out/raw"
+[ "$failed" = 0 ] || die "$failed boots or checks failed: see the FAILED lines in $out/raw; narrow the run (SERVERS, PATHS, MODES, LOADS) to repeat one part"
