@@ -4,7 +4,7 @@
 # then compare the differential ioctl streams of the two (diff_compare.py),
 # and run the demo and the upstream selftest on the Rust kernel, and
 # epoll_bp_virtio on both, under virtme-ng (vng.sh; judged by
-# vng_results.py).
+# vng_results.py), and make bench-servers' smoke run on both.
 # `make test-debug` runs it on the debug variants (test-debug.sh).
 # Ends with the line "N passed, M failed[, K skipped]" (each skip says why
 # above it); exits non-zero on any failure.
@@ -29,6 +29,11 @@ rm -f "$EBP_CACHE/logs/counts-host"
 PYTHONDONTWRITEBYTECODE=1 python3 "$EBP_ROOT/scripts/ebp/test_bench_report.py" \
 	--counts "$EBP_CACHE/logs/counts-host" || true
 add_counts "$EBP_CACHE/logs/counts-host" "[host] bench_report checks"
+# make bench-servers' report and judging, on made-up cells (no kernel).
+rm -f "$EBP_CACHE/logs/counts-servers-report"
+PYTHONDONTWRITEBYTECODE=1 "$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/test_servers_report.py" \
+	--counts "$EBP_CACHE/logs/counts-servers-report" || true
+add_counts "$EBP_CACHE/logs/counts-servers-report" "[host] servers_report checks"
 # Documentation/: valid reStructuredText (apt's python3-docutils, from
 # make deps), linked from its index.
 "$EBP_ROOT/scripts/ebp/overlay.sh"
@@ -137,6 +142,20 @@ if [[ " $variants " == *" c "* ]]; then
 		--variant c --uname "$(vng_uname c)" \
 		--kunit-dir "$EBP_CACHE/src/linux/tools/testing/kunit" --counts "$counts" || true
 	add_counts "$counts" "[vng-c] virtme-ng run"
+fi
+
+# Real servers: unmodified memcached and redis-server, each mode of make
+# bench-servers switched live with epoll-bp at one light load, on both
+# kernels (its smoke run): each answers every request, the settings read
+# back, and the fdinfo counters move as the mode says.
+if [[ " $variants " == *" rust "* && " $variants " == *" c "* ]]; then
+	step "make bench-servers' smoke run: memcached and redis-server on both kernels"
+	counts=$EBP_CACHE/logs/servers-smoke/counts log=$EBP_CACHE/logs/servers-smoke.log
+	rm -f "$counts"
+	BENCH_SERVERS_SMOKE=1 BENCH_SERVERS_BUILD=0 "$EBP_ROOT/scripts/ebp/bench-servers.sh" \
+		>"$log" 2>&1 || true
+	grep -E '^(PASS|FAIL) ' "$log" || echo "    (no verdicts: see $log)"
+	add_counts "$counts" "[servers] smoke run"
 fi
 
 step "make test: done in $(($(date +%s) - begin))s"
