@@ -11,8 +11,7 @@
 # finds each server's capacity per path (a short ramp); the later ones are
 # given it, so every boot offers the same rates.  Knobs:
 #   SERVERS="memcached redis"  PATHS="virtio nsim"
-#   LOADS="light medium high"  (default: all three on virtio, light and
-#                              high on nsim)
+#   LOADS="light medium high"  (default: all three on every path)
 #   MODES="none sysctl epoll epoll-both prefer-defer suspend busy"
 #   BENCH_SERVERS_WARMUP=1 BENCH_SERVERS_DURATION=2  seconds per cell
 #   BENCH_SERVERS_SMOKE=1   a quick check instead: every server answers

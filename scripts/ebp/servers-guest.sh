@@ -39,8 +39,7 @@ BIN=${BIN:?BIN: the directory with epoll-bp and epoll-bp-load}
 SERVERS=${SERVERS:-memcached redis}
 PATHS=${PATHS:-virtio nsim}
 MODES=${MODES:-none sysctl epoll epoll-both prefer-defer suspend busy}
-# Without LOADS: light, medium and high on virtio, light and high on nsim
-# (no interrupts there: the middle adds least; it keeps a full run short).
+# Without LOADS: light, medium and high on every path.
 LOADS=${LOADS:-}
 WARMUP=${WARMUP:-1}
 DURATION=${DURATION:-2}
@@ -648,7 +647,7 @@ for mode in $MODES; do
 	info "mode $mode sysctl=$M_SYSCTL usecs=$M_USECS budget=$M_BUDGET prefer=$M_PREFER" \
 		"defer=$M_DEFER gro_ns=$M_GRO suspend_ns=$M_SUSPEND client_usecs=$M_CLIENT"
 done
-log "servers: $SERVERS; paths: $PATHS; modes: $MODES; loads: ${LOADS:-light medium high (nsim: light high)}"
+log "servers: $SERVERS; paths: $PATHS; modes: $MODES; loads: ${LOADS:-light medium high}"
 for PATH_NAME in $PATHS; do
 	case "$PATH_NAME" in
 	virtio) setup_virtio || continue ;;
@@ -666,7 +665,7 @@ for PATH_NAME in $PATHS; do
 			[ "$CAP" -gt 0 ] ||
 				{ fail "$server over $PATH_NAME: not even 500 req/s sustained"; stop_servers; continue; }
 			rates='' load_names='' loads=$LOADS
-			[ -n "$loads" ] || loads=$([ "$PATH_NAME" = nsim ] && echo light high || echo light medium high)
+			[ -n "$loads" ] || loads="light medium high"
 			read -r -a fractions <<<"$LOAD_FRACTIONS"
 			i=0
 			for name in light medium high; do
