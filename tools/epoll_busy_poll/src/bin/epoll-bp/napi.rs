@@ -248,23 +248,35 @@ fn usage_of(argv: &[String]) -> (String, String) {
     }
 }
 
-/// Runs `epoll-bp napi ...` (`argv` without the program name).
-pub(super) fn main(argv: &[String]) -> ExitCode {
-    let cli = match Cli::try_parse_from(
-        std::iter::once("epoll-bp").chain(argv.iter().map(String::as_str)),
-    ) {
-        Ok(cli) => cli,
+/// Parses the clap-driven command line `argv` (without the program name):
+/// help goes to standard output (exit 0); a usage error is printed as the
+/// other commands print theirs, with the command and usage line that
+/// `usage_of` names (exit 2).
+pub(super) fn parse_or_exit<T: Parser>(
+    argv: &[String],
+    usage_of: impl FnOnce() -> (String, String),
+) -> Result<T, ExitCode> {
+    match T::try_parse_from(std::iter::once("epoll-bp").chain(argv.iter().map(String::as_str))) {
+        Ok(cli) => Ok(cli),
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             print!("{}", e.render());
-            return ExitCode::SUCCESS;
+            Err(ExitCode::SUCCESS)
         }
         Err(e) => {
-            let (command, usage) = usage_of(argv);
+            let (command, usage) = usage_of();
             eprintln!("epoll-bp: {}", error_message(&e));
             eprintln!("{usage}");
             eprintln!("Try '{command} --help' for more information.");
-            return ExitCode::from(2);
+            Err(ExitCode::from(2))
         }
+    }
+}
+
+/// Runs `epoll-bp napi ...` (`argv` without the program name).
+pub(super) fn main(argv: &[String]) -> ExitCode {
+    let cli: Cli = match parse_or_exit(argv, || usage_of(argv)) {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     let Top::Napi { command, .. } = cli.top;
     let result = match command {

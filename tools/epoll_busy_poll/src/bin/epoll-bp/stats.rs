@@ -11,7 +11,6 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::error::ErrorKind;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use serde::Serialize;
 
@@ -19,7 +18,7 @@ use epoll_busy_poll::remote::{Process, EVENTPOLL_LINK};
 use epoll_busy_poll::show_fields;
 use epoll_busy_poll::stats::{delta, kernel_ulong_bits, parse_busy_poll_stats, BusyPollStats};
 
-use super::napi::{error_message, TEMPLATE};
+use super::napi::{parse_or_exit, TEMPLATE};
 use super::{describe, fail, open_process, Failure};
 
 const USAGE: &str = "epoll-bp stats --pid PID [--fd FD] [--json | --interval SECS [--count N]]";
@@ -147,20 +146,9 @@ impl From<Failure> for Stop {
 
 /// Runs `epoll-bp stats ...` (`argv` without the program name).
 pub(super) fn main(argv: &[String]) -> ExitCode {
-    let cli = match Cli::try_parse_from(
-        std::iter::once("epoll-bp").chain(argv.iter().map(String::as_str)),
-    ) {
+    let cli: Cli = match parse_or_exit(argv, || ("epoll-bp stats".into(), usage())) {
         Ok(cli) => cli,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            print!("{}", e.render());
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("epoll-bp: {}", error_message(&e));
-            eprintln!("{}", usage());
-            eprintln!("Try 'epoll-bp stats --help' for more information.");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Top::Stats(args) = cli.top;
     match run(&args) {
@@ -530,6 +518,8 @@ impl Watch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::napi::error_message;
+    use clap::error::ErrorKind;
     use epoll_busy_poll::params;
     use epoll_busy_poll::stats::Counters;
 
