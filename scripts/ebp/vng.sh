@@ -55,11 +55,28 @@ start=$(date +%s) rc=0
 cd "$EBP_ROOT"
 # vng runs its helpers (virtme-run, ...) from PATH.
 export PATH=$venv/bin:$PATH
-# A guest that cannot power off (no ACPI) would leave vng waiting forever.
-# Its QEMU reopens stdout and stderr by path (/proc/self/fd/N), which
-# truncates them when they are files (a CI log): give it pipes instead.
-timeout -k 10 "${VNG_TIMEOUT:-600}" "$venv/bin/vng" "${args[@]}" --exec "$cmd" \
-	</dev/null 2> >(cat >&2) | cat || rc=$?
+# The guest says EBP-VNG-UP on stderr before CMD starts; it is kept out of
+# the output and tells a guest that never ran CMD (see run_vng's caller).
+up=EBP-VNG-UP
+errs=$(mktemp)
+trap 'rm -f "$errs"' EXIT
+# run_vng: one boot.  A guest that cannot power off (no ACPI) would leave vng
+# waiting forever.  Its QEMU reopens stdout and stderr by path
+# (/proc/self/fd/N), which truncates them when they are files (a CI log):
+# give it pipes instead.
+run_vng() {
+	rc=0
+	{ timeout -k 10 "${VNG_TIMEOUT:-600}" "$venv/bin/vng" "${args[@]}" \
+		--exec "echo $up >&2; $cmd" </dev/null 2>&1 >&3 3>&- |
+		tee "$errs" | { grep --line-buffered -vx "$up" || true; } >&2; } 3>&1 | cat || rc=$?
+}
+run_vng
+# Multi-threaded TCG can crash the kernel before userspace (a stale int3 of
+# kernel text patching: see boot.sh).  CMD has not run then: boot once more.
+if [ "$rc" != 0 ] && [ "$accel" != kvm ] && ! grep -qx "$up" "$errs"; then
+	echo "    warning: the guest died before running '$cmd' (exit status $rc after $(($(date +%s) - start))s): booting again" >&2
+	run_vng
+fi
 printf '    vng: exit status %d after %ds\n' "$rc" $(($(date +%s) - start)) >&2
 [ "$rc" != 124 ] || echo "error: vng did not return within ${VNG_TIMEOUT:-600}s (VNG_TIMEOUT)" >&2
 exit "$rc"
