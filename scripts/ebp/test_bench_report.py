@@ -13,6 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_report  # noqa: E402
+import unittest_counts  # noqa: E402
 
 
 def console(metrics, cdf=None, rc=0, error=None):
@@ -232,24 +233,5 @@ class Report(unittest.TestCase):
                          [(812, 800), (812, 800)])
 
 
-def main():
-    """Runs the checks; with --counts FILE also writes "PASSED FAILED 0"
-    there for test.sh, and prints a PASS/FAIL line per check."""
-    counts = None
-    if len(sys.argv) == 3 and sys.argv[1] == '--counts':
-        counts = sys.argv[2]
-        del sys.argv[1:]
-    result = unittest.TextTestRunner(verbosity=0, stream=sys.stderr).run(
-        unittest.defaultTestLoader.loadTestsFromTestCase(Report))
-    bad = {t.id() for t, _ in result.failures + result.errors}
-    for name in unittest.defaultTestLoader.getTestCaseNames(Report):
-        verdict = 'FAIL' if any(b.endswith(name) for b in bad) else 'PASS'
-        print(f'{verdict} [host] bench_report: {name[5:]}')
-    if counts:
-        with open(counts, 'w') as f:
-            f.write(f'{result.testsRun - len(bad)} {len(bad)} 0\n')
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(unittest_counts.main((Report,), 'bench_report'))

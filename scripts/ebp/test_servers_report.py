@@ -14,6 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers_report as sr  # noqa: E402
+import unittest_counts  # noqa: E402
 
 
 def snap(t_s=0.0, cpu_ms=0, by_ms=0, irq_rx=0, irq_all=0, sirq1=0, sirq=0,
@@ -345,26 +346,5 @@ class Whole(unittest.TestCase):
 CLASSES = (Arithmetic, Parsing, Hypotheses, Noise, Smoke, Whole)
 
 
-def main():
-    """Runs the checks; with --counts FILE also writes "PASSED FAILED 0"
-    there, and prints a PASS/FAIL line per check."""
-    counts = None
-    if len(sys.argv) == 3 and sys.argv[1] == '--counts':
-        counts = sys.argv[2]
-        del sys.argv[1:]
-    loader = unittest.defaultTestLoader
-    suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in CLASSES)
-    result = unittest.TextTestRunner(verbosity=0, stream=sys.stderr).run(suite)
-    bad = {t.id() for t, _ in result.failures + result.errors}
-    for c in CLASSES:
-        for name in loader.getTestCaseNames(c):
-            verdict = 'FAIL' if f'{c.__name__}.{name}' in {b.split('.', 1)[1] for b in bad} else 'PASS'
-            print(f'{verdict} [host] servers_report: {name[5:]}')
-    if counts:
-        with open(counts, 'w') as f:
-            f.write(f'{result.testsRun - len(bad)} {len(bad)} 0\n')
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(unittest_counts.main(CLASSES, 'servers_report'))
