@@ -6,7 +6,7 @@ use std::fmt::Write;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::run::{Config, Stats};
+use crate::run::{Config, Counts, Stats};
 
 /// Send lag p99 above which the report warns that the generator itself may
 /// have limited the run.
@@ -34,17 +34,10 @@ pub struct Report {
     pub offered_rate_rps: f64,
     /// `completed / duration_s`.
     pub achieved_rate_rps: f64,
-    pub sent: u64,
-    pub completed: u64,
-    pub errors: u64,
-    pub malformed: u64,
-    pub missing: u64,
-    pub gets: u64,
-    pub hits: u64,
-    pub misses: u64,
-    pub sets: u64,
-    pub warmup_sent: u64,
-    pub conns_closed: u64,
+    /// sent, completed, errors, malformed, missing, gets, hits, misses,
+    /// sets, warmup_sent, conns_closed.
+    #[serde(flatten)]
+    pub counts: Counts,
     pub first_conn_error: Option<String>,
     /// When every connection had closed, in seconds from the start (the
     /// warmup included); null when they stayed open.
@@ -102,18 +95,8 @@ impl Report {
             warmup_s: cfg.warmup.as_secs_f64(),
             duration_s,
             offered_rate_rps: cfg.rate,
-            achieved_rate_rps: s.completed as f64 / duration_s,
-            sent: s.sent,
-            completed: s.completed,
-            errors: s.errors,
-            malformed: s.malformed,
-            missing: s.missing,
-            gets: s.gets,
-            hits: s.hits,
-            misses: s.misses,
-            sets: s.sets,
-            warmup_sent: s.warmup_sent,
-            conns_closed: s.conns_closed,
+            achieved_rate_rps: s.counts.completed as f64 / duration_s,
+            counts: s.counts,
             first_conn_error: s.first_close.clone(),
             all_conns_closed_at_s: s.all_closed_at.map(|d| d.as_secs_f64()),
             latency_mean_us: mean_us(&s.latency),
@@ -136,6 +119,7 @@ impl Report {
 
     pub fn human(&self) -> String {
         let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1}"));
+        let c = &self.counts;
         let mut o = String::new();
         let _ = writeln!(
             o,
@@ -168,12 +152,12 @@ impl Report {
         let _ = writeln!(
             o,
             "requests         sent {}  completed {}  errors {} (malformed {})  missing {}",
-            self.sent, self.completed, self.errors, self.malformed, self.missing
+            c.sent, c.completed, c.errors, c.malformed, c.missing
         );
         let _ = writeln!(
             o,
             "gets             {}  hits {}  misses {}   sets {}",
-            self.gets, self.hits, self.misses, self.sets
+            c.gets, c.hits, c.misses, c.sets
         );
         let _ = writeln!(
             o,
@@ -205,12 +189,12 @@ impl Report {
                  server, try --spin-us where timer wakeups are slow, or lower --rate)"
             );
         }
-        if self.conns_closed > 0 {
+        if c.conns_closed > 0 {
             let _ = writeln!(
                 o,
                 "WARNING: {} connection{} closed; first: {}",
-                self.conns_closed,
-                if self.conns_closed == 1 { "" } else { "s" },
+                c.conns_closed,
+                if c.conns_closed == 1 { "" } else { "s" },
                 self.first_conn_error.as_deref().unwrap_or("?")
             );
         }
@@ -237,17 +221,19 @@ mod tests {
             h
         };
         Stats {
-            sent: 10_000,
-            completed: 9_990,
-            errors: 4,
-            malformed: 1,
-            missing: 6,
-            gets: 9_000,
-            hits: 8_990,
-            misses: 7,
-            sets: 1_000,
-            warmup_sent: 100,
-            conns_closed: 1,
+            counts: Counts {
+                sent: 10_000,
+                completed: 9_990,
+                errors: 4,
+                malformed: 1,
+                missing: 6,
+                gets: 9_000,
+                hits: 8_990,
+                misses: 7,
+                sets: 1_000,
+                warmup_sent: 100,
+                conns_closed: 1,
+            },
             first_close: Some("connection 2: malformed".into()),
             all_closed_at: None,
             latency: h(),

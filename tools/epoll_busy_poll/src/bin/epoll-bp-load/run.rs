@@ -9,6 +9,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use serde::Serialize;
 
 use epoll_busy_poll::epoll_create;
 
@@ -48,10 +49,10 @@ pub struct Config {
     pub spin: Duration,
 }
 
-/// What the run counted; only the requests scheduled after the warmup are
-/// in it, except `warmup_sent`.
-#[derive(Debug)]
-pub struct Stats {
+/// What happened to the requests of a run, as the report shows them; only
+/// the requests scheduled after the warmup are in it, except `warmup_sent`.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Counts {
     /// Requests sent (queued on a connection).
     pub sent: u64,
     /// Requests answered with a reply that is not an error.
@@ -72,6 +73,13 @@ pub struct Stats {
     /// Connections closed during the run (by the server, an error, or a
     /// malformed reply).
     pub conns_closed: u64,
+}
+
+/// What the run measured: its counts, and the latencies of the requests
+/// scheduled after the warmup.
+#[derive(Debug)]
+pub struct Stats {
+    pub counts: Counts,
     /// Why the first of them closed.
     pub first_close: Option<String>,
     /// Set when every connection had closed: nothing more was sent from
@@ -319,7 +327,7 @@ impl Load {
             }
             encode(self.proto, p.op, p.key, &self.value, &mut c.out);
             c.fifo.push_back(p);
-            let s = &mut self.stats;
+            let s = &mut self.stats.counts;
             if p.recorded {
                 s.sent += 1;
                 match p.op {
@@ -382,8 +390,8 @@ impl Load {
             let mut pos = 0;
             while pos < c.inbuf.len() {
                 let Some(&p) = c.fifo.front() else {
-                    self.stats.malformed += 1;
-                    self.stats.errors += 1;
+                    self.stats.counts.malformed += 1;
+                    self.stats.counts.errors += 1;
                     return self.close(i, "a reply came with no request outstanding".into());
                 };
                 match parse(self.proto, p.op, p.key, &c.inbuf[pos..]) {
@@ -398,8 +406,8 @@ impl Load {
                     Parse::Malformed(why) => {
                         c.fifo.pop_front();
                         if p.recorded {
-                            self.stats.malformed += 1;
-                            self.stats.errors += 1;
+                            self.stats.counts.malformed += 1;
+                            self.stats.counts.errors += 1;
                         }
                         let what = match p.op {
                             Op::Get => "get",
@@ -436,11 +444,11 @@ impl Load {
         // Closing would remove it too, but the stream stays in `conns`.
         let _ = self.poller.ctl(libc::EPOLL_CTL_DEL, &c.stream, 0, 0);
         let _ = c.stream.shutdown(std::net::Shutdown::Both);
-        self.stats.missing += c.fifo.iter().filter(|p| p.recorded).count() as u64;
+        self.stats.counts.missing += c.fifo.iter().filter(|p| p.recorded).count() as u64;
         c.fifo.clear();
         c.out.clear();
         c.inbuf.clear();
-        self.stats.conns_closed += 1;
+        self.stats.counts.conns_closed += 1;
         self.stats
             .first_close
             .get_or_insert_with(|| format!("connection {i}: {why}"));
@@ -454,14 +462,14 @@ impl Load {
 fn account(s: &mut Stats, reply: Reply, latency_ns: u64) {
     match reply {
         Reply::Error => {
-            s.errors += 1;
+            s.counts.errors += 1;
             return;
         }
-        Reply::Hit => s.hits += 1,
-        Reply::Miss => s.misses += 1,
+        Reply::Hit => s.counts.hits += 1,
+        Reply::Miss => s.counts.misses += 1,
         Reply::Stored => {}
     }
-    s.completed += 1;
+    s.counts.completed += 1;
     s.latency.saturating_record(latency_ns.max(1));
 }
 
@@ -534,17 +542,7 @@ pub fn run(cfg: &Config) -> Result<Stats, String> {
             .collect(),
         poller,
         stats: Stats {
-            sent: 0,
-            completed: 0,
-            errors: 0,
-            malformed: 0,
-            missing: 0,
-            gets: 0,
-            hits: 0,
-            misses: 0,
-            sets: 0,
-            warmup_sent: 0,
-            conns_closed: 0,
+            counts: Counts::default(),
             first_close: None,
             all_closed_at: None,
             latency: histogram(),
@@ -632,7 +630,7 @@ pub fn run(cfg: &Config) -> Result<Stats, String> {
         }
     }
     for c in &load.conns {
-        load.stats.missing += c.fifo.iter().filter(|p| p.recorded).count() as u64;
+        load.stats.counts.missing += c.fifo.iter().filter(|p| p.recorded).count() as u64;
     }
     load.stats.ns_timeouts = load.poller.pwait2;
     Ok(load.stats)

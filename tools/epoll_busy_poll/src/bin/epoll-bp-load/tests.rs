@@ -241,26 +241,27 @@ fn open_loop(proto: Proto, poisson: bool) {
         ..config(proto, server)
     };
     let s = run(&cfg).unwrap();
+    let c = &s.counts;
     let r = Report::new(&cfg, &s);
     let text = r.human();
     if poisson {
         // Deterministic for the seed; close to 2000.
-        assert!((1900..=2100).contains(&s.sent), "{text}");
+        assert!((1900..=2100).contains(&c.sent), "{text}");
     } else {
-        assert_eq!(s.sent, 2000, "{text}");
+        assert_eq!(c.sent, 2000, "{text}");
     }
-    assert_eq!(s.errors, 0, "{text}");
-    assert_eq!(s.missing, 0, "{text}");
-    assert_eq!(s.conns_closed, 0, "{text}");
-    assert_eq!(s.completed, s.sent, "{text}");
+    assert_eq!(c.errors, 0, "{text}");
+    assert_eq!(c.missing, 0, "{text}");
+    assert_eq!(c.conns_closed, 0, "{text}");
+    assert_eq!(c.completed, c.sent, "{text}");
     assert!(
         (r.achieved_rate_rps / 2000.0 - 1.0).abs() < 0.05,
         "achieved rate: {text}"
     );
-    assert_eq!(s.gets + s.sets, s.sent);
-    assert_eq!(s.hits, s.gets, "preloaded, every get hits: {text}");
-    assert!(s.gets > 1700 && s.sets > 100, "{text}");
-    assert!(s.warmup_sent > 300, "{text}");
+    assert_eq!(c.gets + c.sets, c.sent);
+    assert_eq!(c.hits, c.gets, "preloaded, every get hits: {text}");
+    assert!(c.gets > 1700 && c.sets > 100, "{text}");
+    assert!(c.warmup_sent > 300, "{text}");
     let ms = |v: Option<f64>| v.unwrap() / 1000.0;
     assert!(ms(max_us(&s.latency)) >= 20.0, "{text}");
     assert!(ms(quantile_us(&s.latency, 0.999)) >= 10.0, "{text}");
@@ -303,16 +304,17 @@ fn garbage(proto: Proto) {
         ..config(proto, server)
     };
     let s = run(&cfg).unwrap();
+    let c = &s.counts;
     let text = Report::new(&cfg, &s).human();
-    assert_eq!(s.sent, 500, "{text}");
-    assert_eq!(s.malformed, 1, "{text}");
-    assert_eq!(s.errors, 1, "{text}");
-    assert_eq!(s.conns_closed, 1, "{text}");
-    assert_eq!(s.completed + s.errors + s.missing, s.sent, "{text}");
-    assert!(s.completed > 250, "{text}");
+    assert_eq!(c.sent, 500, "{text}");
+    assert_eq!(c.malformed, 1, "{text}");
+    assert_eq!(c.errors, 1, "{text}");
+    assert_eq!(c.conns_closed, 1, "{text}");
+    assert_eq!(c.completed + c.errors + c.missing, c.sent, "{text}");
+    assert!(c.completed > 250, "{text}");
     assert!(s.all_closed_at.is_none());
     assert!(text.contains("malformed reply to"), "{text}");
-    assert_eq!(s.hits + s.misses + s.sets, s.completed, "{text}");
+    assert_eq!(c.hits + c.misses + c.sets, c.completed, "{text}");
 }
 
 #[test]
@@ -337,15 +339,16 @@ fn refused_sets(proto: Proto) {
         ..config(proto, server)
     };
     let s = run(&cfg).unwrap();
+    let c = &s.counts;
     let text = Report::new(&cfg, &s).human();
-    assert_eq!(s.sent, 300, "{text}");
-    assert_eq!(s.errors, s.sets, "{text}");
-    assert_eq!(s.malformed, 0, "{text}");
-    assert_eq!(s.conns_closed, 0, "{text}");
-    assert_eq!(s.missing, 0, "{text}");
-    assert_eq!(s.misses, s.gets, "nothing stored: {text}");
-    assert_eq!(s.completed, s.gets, "{text}");
-    assert!(s.sets > 100, "{text}");
+    assert_eq!(c.sent, 300, "{text}");
+    assert_eq!(c.errors, c.sets, "{text}");
+    assert_eq!(c.malformed, 0, "{text}");
+    assert_eq!(c.conns_closed, 0, "{text}");
+    assert_eq!(c.missing, 0, "{text}");
+    assert_eq!(c.misses, c.gets, "nothing stored: {text}");
+    assert_eq!(c.completed, c.gets, "{text}");
+    assert!(c.sets > 100, "{text}");
     // And a preload that the server refuses stops before the run.
     let e = run(&Config {
         preload: true,
