@@ -271,12 +271,13 @@ start_servers() {
 		{ fail "$KIND did not accept connections: $(tail -3 "$TMP/$KIND.log")"; stop_servers; return 1; }
 	preload "$PORT" && preload "$BY_PORT" || { fail "$KIND: preloading the keys failed"; stop_servers; return 1; }
 	EPFDS=$(epoll_fds "$SRV_PID")
+	BY_EPFDS=$(epoll_fds "$BY_PID")
 	# The bystander's trickle, for the whole session: one connection, so
 	# that its epoll instances have a NAPI ID to busy poll (if anything
 	# told them to).
 	load "$BY_PORT" "$BYSTANDER_RATE" 0 100000 1 "$TMP/bystander.json"
 	BY_LOAD_PID=$LOAD_PID
-	info "server $KIND pid=$SRV_PID port=$PORT epoll_fds=${EPFDS//$'\n'/ } bystander_pid=$BY_PID bystander_port=$BY_PORT"
+	info "server $KIND pid=$SRV_PID port=$PORT epoll_fds=${EPFDS//$'\n'/ } bystander_pid=$BY_PID bystander_port=$BY_PORT bystander_epoll_fds=${BY_EPFDS//$'\n'/ }"
 	log "$KIND: server pid $SRV_PID (port $PORT, epoll fds ${EPFDS//$'\n'/ }), bystander pid $BY_PID (port $BY_PORT)"
 }
 
@@ -381,8 +382,9 @@ apply_mode() {
 # server and bystander CPU time again in us, from the scheduler's
 # se.sum_exec_runtime of each thread (/proc/PID/task/TID/sched, with
 # CONFIG_SCHED_DEBUG; -1 without): exact, where the ticks are sampled;
-# last the TCP segments the server's netns received (InSegs): the report
-# checks with them that the window saw the load.
+# then the TCP segments the server's netns received (InSegs): the report
+# checks with them that the window saw the load; last the busy loops of
+# the bystander's epoll fds (-1 without counters): it never has params.
 # stamp_snap: snap with the time (us) in front, in SNAP: taken after awk
 # read the files, since starting awk is what takes long under TCG.
 stamp_snap() {
@@ -396,13 +398,16 @@ snap() {
 	for fd in $EPFDS; do
 		[ -r "/proc/$SRV_PID/fdinfo/$fd" ] && files+=("/proc/$SRV_PID/fdinfo/$fd")
 	done
+	for fd in $BY_EPFDS; do
+		[ -r "/proc/$BY_PID/fdinfo/$fd" ] && files+=("/proc/$BY_PID/fdinfo/$fd")
+	done
 	for fd in /proc/"$SRV_PID"/task/*/sched /proc/"$BY_PID"/task/*/sched; do
 		[ -r "$fd" ] && files+=("$fd")
 	done
 	awk -v dev="$IRQ_DEV" -v cpu="$SERVER_CPU" \
 		-v srv="/proc/$SRV_PID/stat" -v by="/proc/$BY_PID/stat" \
 		-v srvtask="/proc/$SRV_PID/task/" -v bytask="/proc/$BY_PID/task/" \
-		-v snmp="/proc/$SRV_PID/net/snmp" '
+		-v snmp="/proc/$SRV_PID/net/snmp" -v byfd="/proc/$BY_PID/fdinfo/" '
 	function ticks(   s, f) { s = $0; sub(/^.*\) /, "", s); split(s, f, " "); return f[12] + f[13] }
 	FILENAME == "/proc/interrupts" {
 		if (FNR == 1) { ncpu = NF; next }
@@ -430,16 +435,21 @@ snap() {
 		rt = 1
 		next
 	}
+	index(FILENAME, byfd) == 1 {
+		if ($1 == "busy_poll_loops:") { byloops += $2; byseen = 1 }
+		next
+	}
 	$1 == "busy_poll_loops:" { loops += $2; seen = 1 }
 	$1 == "busy_poll_timeouts:" { tmo += $2 }
 	$1 == "busy_poll_irq_suspensions:" { susp += $2 }
 	END {
 		if (dev == "") { rx = -1; all = -1 }
 		if (!seen) { loops = -1; tmo = -1; susp = -1 }
+		if (!byseen) byloops = -1
 		if (!rt) { srt = -0.001; brt = -0.001 }
 		if (!tcpcols) segs = -1
-		printf "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n", st, bt, rx, all, c1, sa, loops, tmo, susp,
-			srt * 1000, brt * 1000, segs
+		printf "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n", st, bt, rx, all, c1, sa, loops, tmo, susp,
+			srt * 1000, brt * 1000, segs, byloops
 	}' /proc/interrupts /proc/softirqs "/proc/$SRV_PID/stat" "/proc/$BY_PID/stat" \
 		"/proc/$SRV_PID/net/snmp" "${files[@]}"
 }

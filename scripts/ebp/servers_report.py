@@ -43,7 +43,8 @@ EXPECTED = {
 }
 # The snapshot's fields (servers-guest.sh, snap).
 SNAP = ['t_us', 'cpu_ticks', 'by_ticks', 'irq_rx', 'irq_all', 'softirq_cpu1',
-        'softirq_all', 'loops', 'timeouts', 'suspensions', 'cpu_us', 'by_us', 'in_segs']
+        'softirq_all', 'loops', 'timeouts', 'suspensions', 'cpu_us', 'by_us', 'in_segs',
+        'by_loops']
 # A window that saw fewer TCP segments per request (in the server's netns)
 # than this fraction of the median of its table's cells missed the load:
 # the cell is left out and named.  (Relative: with pipelining and GRO a
@@ -175,6 +176,8 @@ def derive(cell):
         return None if d is None else d / tck / window * 100
 
     lat = lambda k: gen.get(k)
+    by_achieved = cell.get('bystander_rate',
+                           (cell.get('bystander_gen') or {}).get('achieved_rate_rps'))
     return {
         'offered': cell.get('offered'),
         'achieved': achieved if gen else None,
@@ -188,8 +191,7 @@ def derive(cell):
         'window': window,
         'cpu': cpu('cpu_us', 'cpu_ticks'),
         'by_cpu': cpu('by_us', 'by_ticks'),
-        'by_achieved': cell.get('bystander_rate',
-                                (cell.get('bystander_gen') or {}).get('achieved_rate_rps')),
+        'by_achieved': by_achieved,
         'irq_rx': per(delta('irq_rx'), reqs),
         'irq': per(delta('irq_all'), reqs),
         'softirq_cpu1': per(delta('softirq_cpu1'), reqs),
@@ -199,6 +201,8 @@ def derive(cell):
         'suspensions': per(delta('suspensions'), reqs),
         'loops_delta': delta('loops'),
         'suspensions_delta': delta('suspensions'),
+        'by_loops': per(delta('by_loops'), (by_achieved or 0) * window),
+        'by_loops_delta': delta('by_loops'),
         'segs': per(delta('in_segs'), reqs),
     }
 
@@ -380,7 +384,9 @@ def judge_h3(agg):
                 f'{1 + H3_MARGIN_REL:g} for each of {", ".join(PER_EPOLL)}, above it for sysctl.  '
                 f'The sysctl half is judged only where the cost it predicts (one {H3_SYSCTL_USECS} us '
                 f'busy loop per bystander request) would lift that median above {1 + H3_MARGIN_REL:g}; '
-                f'a median over the tables, as one round has no measure of a single cell\'s noise')
+                f'a median over the tables, as one round has no measure of a single cell\'s noise.  '
+                f'And by the bystander\'s own busy-poll counts: not one busy loop under a per-epoll '
+                f'mode in any table, some in every table under the sysctl')
     limit = 1 + H3_MARGIN_REL
     untested = False
     for mode in PER_EPOLL:
@@ -418,10 +424,40 @@ def judge_h3(agg):
                            f'the bystander under {H3_SYSCTL_USECS / H3_MARGIN_REL:.0f} us of CPU, and '
                            f'under TCG it costs far more{per_req}.  On hardware, where a request costs '
                            'tens of us, the same rule can see it.')
+    counted = judge_h3_loops(agg, v)
     tally(v)
     if untested and v.cases:
-        v.verdict += ' for the per-epoll modes; the sysctl half not tested'
+        v.verdict += (' (the sysctl\'s CPU cost is below what one round resolves: its busy loops '
+                      'are counted instead)' if counted
+                      else ' for the per-epoll modes; the sysctl half not tested')
     return v
+
+
+def judge_h3_loops(agg, v):
+    """H3 by the bystander's own fdinfo counts, where the run has them:
+    no busy loop at all under each per-epoll mode (it has no params), and
+    some under the sysctl in every table (each of its epoll_wait() calls
+    that finds nothing busy polls).  Counts, not times: a single cell
+    decides.  Returns whether the sysctl half was judged."""
+    def loops(mode):
+        return [(k, m['by_loops']) for k, m in agg.items()
+                if k[4] == mode and m.get('by_loops') is not None]
+    for mode in PER_EPOLL:
+        ls = loops(mode)
+        if ls:
+            paid = [k for k, x in ls if x > 0]
+            v.cases.append((f'{mode}, busy loops', not paid,
+                            f'bystander busy loops per request: {max(x for _, x in ls):.3f} at most '
+                            f'over {len(ls)} tables' + (f' ({len(paid)} above 0)' if paid else '')))
+    ls = loops('sysctl')
+    if not ls:
+        return False
+    free = [k for k, x in ls if x <= 0]
+    v.cases.append(('sysctl, busy loops', not free,
+                    f'bystander busy loops per request: median {statistics.median(x for _, x in ls):.2f} '
+                    f'over {len(ls)} tables, from {min(x for _, x in ls):.2f} to '
+                    f'{max(x for _, x in ls):.2f}' + (f'; none in {len(free)}' if free else '')))
+    return True
 
 
 # H4: metrics the epoll code decides and the run counts (judged), and the
@@ -544,6 +580,7 @@ COLUMNS = [
     ('NET_RX/req', 'softirq', 'per'),
     ('busy loops/req', 'loops', 'per'),
     ('suspensions/req', 'suspensions', 'per'),
+    ('bystander busy loops/req', 'by_loops', 'per'),
 ]
 
 
@@ -662,7 +699,8 @@ def report(boots, agg, verdicts, plots):
             'x window.',
             '- busy loops/req and suspensions/req: the server\'s epoll fdinfo counters '
             '(busy_poll_loops; busy_poll_irq_suspensions counts the epoll_wait() calls that asked '
-            'for a suspension, which does something only with irq-suspend-timeout set).',
+            'for a suspension, which does something only with irq-suspend-timeout set); '
+            'bystander busy loops/req: its epoll fds\' busy_poll_loops per request of its trickle.',
             '- memcached has one epoll instance per worker thread and one for its listener, all '
             'given the same params and all on the one NAPI of the port; mainline recommends one '
             'busy-polling context per NAPI for suspension, so memcached\'s numbers under '
@@ -790,7 +828,8 @@ def check(boots):
     """[(ok, line)]: per boot, server, path and mode, whether the server
     answered (replies, no errors or missing ones), the settings read back
     as the mode sets them, and the busy-poll counters moved as they should
-    (none: no busy loop; every other mode: some; suspend: suspensions)."""
+    (none: no busy loop; every other mode: some; suspend: suspensions; the
+    bystander: busy loops under the sysctl only)."""
     results = []
     for boot in boots:
         if not boot.done:
@@ -838,8 +877,16 @@ def check_cell(cell, label):
             why.append('no busy loop counted')
         if cell['mode'] == 'suspend' and not susp:
             why.append('no suspension counted')
+    by = m['by_loops_delta']
+    if by is not None:
+        if cell['mode'] == 'sysctl' and not by:
+            why.append('the bystander did not busy poll under the sysctl')
+        if cell['mode'] != 'sysctl' and by:
+            why.append(f'{by} busy loops of the bystander, which has no params')
     counters = ('no busy-poll counters in fdinfo' if loops is None
                 else f'{loops} busy loops, {susp} suspensions')
+    if by is not None:
+        counters += f'; bystander {by} busy loops'
     params = ' '.join(sorted(set((cell.get('params') or {}).values())))
     client = f', load generator {cell["client_params"]}' if cell.get('client_params') else ''
     text = (f'{gen.get("completed")} replies at {cell.get("offered")} req/s, '

@@ -18,13 +18,14 @@ import unittest_counts  # noqa: E402
 
 
 def snap(t_s=0.0, cpu_ms=0, by_ms=0, irq_rx=0, irq_all=0, sirq1=0, sirq=0,
-         loops=0, timeouts=0, susp=0, ticks=None, by_ticks=None, segs=None):
+         loops=0, timeouts=0, susp=0, ticks=None, by_ticks=None, segs=None, by_loops=None):
     """A snapshot as servers-guest.sh prints it (CPU in ms here; by default
-    two TCP segments per request of a 1000 req/s load)."""
+    two TCP segments per request of a 1000 req/s load; without the
+    bystander's busy loops, as before it had them, unless given)."""
     return [int(t_s * 1e6), ticks if ticks is not None else cpu_ms // 10,
             by_ticks if by_ticks is not None else by_ms // 10, irq_rx, irq_all, sirq1, sirq,
             loops, timeouts, susp, cpu_ms * 1000, by_ms * 1000,
-            segs if segs is not None else int(t_s * 2000)]
+            segs if segs is not None else int(t_s * 2000)] + ([] if by_loops is None else [by_loops])
 
 
 def gen(achieved=1000.0, p50=100.0, p99=1000.0, p999=2000.0, errors=0, missing=0,
@@ -50,11 +51,11 @@ def cell(server='memcached', path='virtio', mode='none', load='light', offered=1
 
 
 def metrics(cpu=None, p99=None, by_cpu=None, by_achieved=100.0, offered=1000, irq_rx=None,
-            loops=None):
+            loops=None, by_loops=None):
     """An aggregated cell as aggregate() makes it, for the judges."""
     m = {k: None for k in sr.derive(cell())}
     m.update(cpu=cpu, p99=p99, by_cpu=by_cpu, by_achieved=by_achieved, offered=offered,
-             irq_rx=irq_rx, loops=loops, n=1)
+             irq_rx=irq_rx, loops=loops, by_loops=by_loops, n=1)
     return m
 
 
@@ -88,6 +89,13 @@ class Arithmetic(unittest.TestCase):
         self.assertAlmostEqual(m['timeouts'], 0.1)
         self.assertAlmostEqual(m['suspensions'], 0.25)
         self.assertEqual(m['p99'], 1000.0)
+        self.assertIsNone(m['by_loops'])               # a run from before the bystander's
+        # The bystander's loops per request of its own trickle (100 req/s x 2 s).
+        c['before'].append(7)
+        c['after'].append(107)
+        m = sr.derive(c)
+        self.assertEqual(m['by_loops_delta'], 100)
+        self.assertAlmostEqual(m['by_loops'], 0.5)
 
     def test_missing_counters_are_none_and_cpu_falls_back_to_ticks(self):
         b = snap(0.0, irq_rx=-1, irq_all=-1, loops=-1, timeouts=-1, susp=-1, ticks=100)
@@ -233,6 +241,34 @@ class Hypotheses(unittest.TestCase):
         self.assertIn('The sysctl half is not tested', v.notes[0])
         self.assertIn('predicts 1.25x', v.notes[0])
 
+    def test_h3_by_the_bystanders_busy_loops(self):
+        # CPU as in the noise test above (sysctl half not resolved by CPU);
+        # the counts decide it: none under per-epoll modes, some under sysctl.
+        values = {('rust', 'none'): metrics(by_cpu=2.0, by_achieved=100.0, by_loops=0.0),
+                  ('rust', 'sysctl'): metrics(by_cpu=2.1, by_achieved=100.0, by_loops=0.9),
+                  ('rust', 'epoll'): metrics(by_cpu=2.0, by_loops=0.0),
+                  ('rust', 'suspend'): metrics(by_cpu=2.0, by_loops=0.0)}
+        v = sr.judge_h3(table_agg(values))
+        self.assertEqual([c[0] for c in v.cases],
+                         ['epoll', 'suspend', 'epoll, busy loops', 'suspend, busy loops',
+                          'sysctl, busy loops'])
+        self.assertEqual(v.verdict, 'holds (the sysctl\'s CPU cost is below what one round '
+                                    'resolves: its busy loops are counted instead)')
+        self.assertIn('median 0.90 over 1 tables', v.cases[-1][2])
+        # One busy loop of the bystander under a per-epoll mode is payment.
+        values[('rust', 'suspend')] = metrics(by_cpu=2.0, by_loops=0.01)
+        v = sr.judge_h3(table_agg(values))
+        self.assertEqual([ok for _, ok, _ in v.cases], [True, True, True, False, True])
+        self.assertIn('(1 above 0)', v.cases[3][2])
+        # No busy loop under the sysctl in one table fails that half.
+        values[('rust', 'suspend')] = metrics(by_cpu=2.0, by_loops=0.0)
+        agg = table_agg(values)
+        agg.update(table_agg({('c', 'none'): metrics(by_cpu=2.0, by_loops=0.0),
+                              ('c', 'sysctl'): metrics(by_cpu=2.0, by_loops=0.0)}))
+        v = sr.judge_h3(agg)
+        self.assertFalse(v.cases[-1][1])
+        self.assertIn('none in 1', v.cases[-1][2])
+
     def test_h4_same_ranking_of_the_modes_on_both_kernels(self):
         # Judged on the counted metrics; CPU and p99 (reversed here) only shown.
         values = {}
@@ -279,6 +315,10 @@ class Smoke(unittest.TestCase):
         ok, line = sr.check_cell(cell(mode='suspend', after=snap(2.0, loops=40, susp=30)), 'x')
         self.assertTrue(ok, line)
         self.assertIn('40 busy loops, 30 suspensions', line)
+        ok, line = sr.check_cell(cell(mode='sysctl', before=snap(by_loops=0),
+                                      after=snap(2.0, loops=40, by_loops=12)), 'x')
+        self.assertTrue(ok, line)
+        self.assertIn('40 busy loops, 0 suspensions; bystander 12 busy loops', line)
 
     def test_what_fails(self):
         cases = [
@@ -293,6 +333,10 @@ class Smoke(unittest.TestCase):
             (cell(mode='suspend', after=snap(2.0, loops=9, susp=0)), 'no suspension counted'),
             (cell(mode='epoll-both', client_params=None, after=snap(2.0, loops=3)),
              'load generator params None'),
+            (cell(mode='sysctl', before=snap(by_loops=4), after=snap(2.0, loops=5, by_loops=4)),
+             'the bystander did not busy poll under the sysctl'),
+            (cell(mode='epoll', before=snap(by_loops=4), after=snap(2.0, loops=5, by_loops=6)),
+             '2 busy loops of the bystander, which has no params'),
         ]
         for c, why in cases:
             ok, line = sr.check_cell(c, 'x')
