@@ -425,6 +425,10 @@ def judge_h3(agg):
                            f'under TCG it costs far more{per_req}.  On hardware, where a request costs '
                            'tens of us, the same rule can see it.')
     counted = judge_h3_loops(agg, v)
+    if untested and counted:
+        v.notes = [n.replace('The sysctl half is not tested: ',
+                             'Its CPU does not resolve the sysctl half, which its busy loops '
+                             'decide instead: ') for n in v.notes]
     tally(v)
     if untested and v.cases:
         v.verdict += (' (the sysctl\'s CPU cost is below what one round resolves: its busy loops '

@@ -255,6 +255,8 @@ class Hypotheses(unittest.TestCase):
         self.assertEqual(v.verdict, 'holds (the sysctl\'s CPU cost is below what one round '
                                     'resolves: its busy loops are counted instead)')
         self.assertIn('median 0.90 over 1 tables', v.cases[-1][2])
+        self.assertIn('Its CPU does not resolve the sysctl half, which its busy loops decide',
+                      v.notes[0])
         # One busy loop of the bystander under a per-epoll mode is payment.
         values[('rust', 'suspend')] = metrics(by_cpu=2.0, by_loops=0.01)
         v = sr.judge_h3(table_agg(values))
