@@ -335,38 +335,29 @@ fdinfo_params() {
 	FDP=$u/$b/$p
 }
 
-# epoll-bp set --all (one call for every epoll fd) where this epoll-bp
-# has it; one call per fd otherwise.
-EP_ALL=0
-"$BIN/epoll-bp" set --help 2>&1 | grep -q -- '--all' && EP_ALL=1
-
 # apply_mode MODE: live, on the running server: sysctls, napi-set on its
 # port, epoll-bp set on each of its epoll fds.  What was read back, as
 # JSON members (sysctl, napi, params of each epoll fd), in APPLIED.
 apply_mode() {
-	local fd params='' napi napi_rb re bp br
+	local fd params='' napi re bp br
 	mode_settings "$1" || { fail "unknown mode $1"; return 1; }
 	echo "$M_SYSCTL" >/proc/sys/net/core/busy_poll
 	echo "$M_SYSCTL" >/proc/sys/net/core/busy_read
 	napi=$(in_ns "$SRV_NS" "$BIN/epoll-bp" napi set --dev "$SRV_DEV" --defer-hard-irqs "$M_DEFER" \
 		--gro-flush-timeout "$M_GRO" --irq-suspend-timeout "$M_SUSPEND" 2>&1) ||
 		fail "napi set on $SRV_DEV: $napi"
-	if [ "$EP_ALL" = 1 ]; then
-		"$BIN/epoll-bp" set --pid "$SRV_PID" --all --usecs "$M_USECS" --budget "$M_BUDGET" \
-			--prefer "$M_PREFER" >/dev/null || fail "epoll-bp set --all on $SRV_PID"
-	fi
+	"$BIN/epoll-bp" set --pid "$SRV_PID" --all --usecs "$M_USECS" --budget "$M_BUDGET" \
+		--prefer "$M_PREFER" >/dev/null || fail "epoll-bp set --all on $SRV_PID"
 	for fd in $EPFDS; do
-		if [ "$EP_ALL" = 0 ]; then
-			"$BIN/epoll-bp" set --pid "$SRV_PID" --fd "$fd" --usecs "$M_USECS" --budget "$M_BUDGET" \
-				--prefer "$M_PREFER" >/dev/null || fail "epoll-bp set on fd $fd of $SRV_PID"
-		fi
 		fdinfo_params "$SRV_PID" "$fd"
 		params="$params${params:+,}\"$fd\":\"$FDP\""
 	done
 	re='defer_hard_irqs=([0-9]+) gro_flush_timeout=([0-9]+) irq_suspend_timeout=([0-9]+)'
-	napi_rb='?'
-	[[ $napi =~ $re ]] && napi_rb=${BASH_REMATCH[1]}/${BASH_REMATCH[2]}/${BASH_REMATCH[3]}
-	napi=$napi_rb
+	if [[ $napi =~ $re ]]; then
+		napi=${BASH_REMATCH[1]}/${BASH_REMATCH[2]}/${BASH_REMATCH[3]}
+	else
+		napi='?'
+	fi
 	read -r bp </proc/sys/net/core/busy_poll
 	read -r br </proc/sys/net/core/busy_read
 	APPLIED="\"sysctl\":\"$bp/$br\",\"napi\":\"$napi\",\"params\":{$params}"
@@ -582,14 +573,8 @@ client_params() {
 	local fd='' out='' re='fd ([0-9]+):' deadline=$((GEN_T0 + WIN_START + CLIENT_EXTRA_US - 200000))
 	now_us
 	while [ -z "$fd" ] && [ "$NOW" -lt "$deadline" ]; do
-		if [ "$EP_ALL" = 1 ]; then
-			out=$("$BIN/epoll-bp" set --pid "$LOAD_PID" --all --usecs "$M_CLIENT" --budget 64 \
-				--prefer 0 2>&1) && [[ $out =~ $re ]] && fd=${BASH_REMATCH[1]}
-		else
-			fd=$(epoll_fds "$LOAD_PID" | head -1)
-			[ -z "$fd" ] || "$BIN/epoll-bp" set --pid "$LOAD_PID" --fd "$fd" --usecs "$M_CLIENT" \
-				--budget 64 --prefer 0 >/dev/null || fd=
-		fi
+		out=$("$BIN/epoll-bp" set --pid "$LOAD_PID" --all --usecs "$M_CLIENT" --budget 64 \
+			--prefer 0 2>&1) && [[ $out =~ $re ]] && fd=${BASH_REMATCH[1]}
 		now_us
 	done
 	if [ -n "$fd" ]; then
@@ -651,7 +636,7 @@ cell() {
 info "kernel $(uname -r) $(uname -v)"
 info "kallsyms_rust $(grep -c ' ep_busy_poll_set_params$' /proc/kallsyms)"
 info "settings warmup=$WARMUP duration=$DURATION smoke=$SMOKE bystander_rate=$BYSTANDER_RATE" \
-	"conns=$CONNS load_fractions=$(echo "$LOAD_FRACTIONS" | tr ' ' /) epoll_bp_set_all=$EP_ALL"
+	"conns=$CONNS load_fractions=$(echo "$LOAD_FRACTIONS" | tr ' ' /)"
 for mode in $MODES; do
 	mode_settings "$mode" || { fail "unknown mode $mode: see mode_settings in $0"; continue; }
 	info "mode $mode sysctl=$M_SYSCTL usecs=$M_USECS budget=$M_BUDGET prefer=$M_PREFER" \

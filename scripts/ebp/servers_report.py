@@ -389,6 +389,9 @@ def judge_h3(agg):
                 f'mode in any table, some in every table under the sysctl')
     limit = 1 + H3_MARGIN_REL
     untested = False
+    # Where the run has the bystander's busy-loop counts, they decide the
+    # sysctl half (judge_h3_loops) whatever its CPU can resolve.
+    counted = any(k[4] == 'sysctl' and m.get('by_loops') is not None for k, m in agg.items())
     for mode in PER_EPOLL:
         rs = ratio_to_none(agg, mode)
         if not rs:
@@ -418,17 +421,15 @@ def judge_h3(agg):
             per_req = (f' (here a median {statistics.median(costs):,.0f} us of its CPU per request)'
                        if costs else '')
             untested = True
-            v.notes.append(f'The sysctl half is not tested: {text}, under the {limit:g}x the rule can '
+            lead = ('Its CPU does not resolve the sysctl half, which its busy loops decide instead'
+                    if counted else 'The sysctl half is not tested')
+            v.notes.append(f'{lead}: {text}, under the {limit:g}x the rule can '
                            'tell from noise.  Raising the bystander\'s rate does not help, its CPU grows '
                            'with the rate as fast as the cost; the cost shows where one request costs '
                            f'the bystander under {H3_SYSCTL_USECS / H3_MARGIN_REL:.0f} us of CPU, and '
                            f'under TCG it costs far more{per_req}.  On hardware, where a request costs '
                            'tens of us, the same rule can see it.')
-    counted = judge_h3_loops(agg, v)
-    if untested and counted:
-        v.notes = [n.replace('The sysctl half is not tested: ',
-                             'Its CPU does not resolve the sysctl half, which its busy loops '
-                             'decide instead: ') for n in v.notes]
+    judge_h3_loops(agg, v)
     tally(v)
     if untested and v.cases:
         v.verdict += (' (the sysctl\'s CPU cost is below what one round resolves: its busy loops '
@@ -442,7 +443,7 @@ def judge_h3_loops(agg, v):
     no busy loop at all under each per-epoll mode (it has no params), and
     some under the sysctl in every table (each of its epoll_wait() calls
     that finds nothing busy polls).  Counts, not times: a single cell
-    decides.  Returns whether the sysctl half was judged."""
+    decides."""
     def loops(mode):
         return [(k, m['by_loops']) for k, m in agg.items()
                 if k[4] == mode and m.get('by_loops') is not None]
@@ -455,13 +456,12 @@ def judge_h3_loops(agg, v):
                             f'over {len(ls)} tables' + (f' ({len(paid)} above 0)' if paid else '')))
     ls = loops('sysctl')
     if not ls:
-        return False
+        return
     free = [k for k, x in ls if x <= 0]
     v.cases.append(('sysctl, busy loops', not free,
                     f'bystander busy loops per request: median {statistics.median(x for _, x in ls):.2f} '
                     f'over {len(ls)} tables, from {min(x for _, x in ls):.2f} to '
                     f'{max(x for _, x in ls):.2f}' + (f'; none in {len(free)}' if free else '')))
-    return True
 
 
 # H4: metrics the epoll code decides and the run counts (judged), and the
