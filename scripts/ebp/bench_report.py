@@ -488,6 +488,21 @@ def isolation_table(boots):
     return found, '\n'.join(lines)
 
 
+def kernel_release(build):
+    """The release both kernels were built as ("6.12.118"), from their
+    build trees; "?" where it cannot be read, and both where they differ."""
+    found = []
+    for variant in ('rust', 'c'):
+        try:
+            with open(os.path.join(build, variant, 'include/config/kernel.release')) as f:
+                release = f.read().strip()
+        except OSError:
+            release = '?'
+        if release not in found:
+            found.append(release)
+    return ' and '.join(found)
+
+
 def p99_target(lat, variant):
     """Per-epoll params against the sysctl of the same time: the p99 gain
     over no busy polling, and whether it is at least 90% of the sysctl's."""
@@ -630,7 +645,8 @@ def main():
     rounds_done = {k: min(len(boots.get(k, {}).get(v, {})) for v in ('rust', 'c'))
                    for k in ('icount', 'wall')}
     accel = args.accel
-    head = (f"{datetime.date.today()}, {args.rounds} rounds: {rounds_done['icount']} icount and "
+    head = (f"{datetime.date.today()}, Linux {kernel_release(args.build)}, "
+            f"{args.rounds} rounds: {rounds_done['icount']} icount and "
             f"{rounds_done['wall']} wall boots of each kernel, Rust and C alternating; "
             f"wall boots under {'KVM' if accel == 'kvm' else 'multi-threaded TCG'}.")
     summary_md = '\n'.join(['Targets:', ''] + [f'- {v}' for v in verdicts])

@@ -17,6 +17,11 @@ SYSTEM_PYTHON=/usr/bin/python3
 step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# base_version TREE: the kernel version of a source tree ("6.12.118"), as
+# its Makefile says; read wherever the base is shown or compared, never
+# written down (Debian serves only the newest 6.12 point release).
+base_version() { make -s -C "$1" kernelversion 2>/dev/null; }
+
 # timed LABEL CMD...: run CMD, then say how long it took.
 timed() {
 	local label=$1 start rc=0

@@ -9,10 +9,12 @@
 # state; scripts/ebp/series_diffs.py writes the .diff files, and a patch
 # that only changes files of earlier patches has an empty "Files:" line.
 # 00-cover-letter.txt is the cover letter (subject, blank line,
-# body); excluded.txt lists the overlay files left out, each with why.
+# body; @BASE@ stands for the base, "v6.12.118" say, read from the
+# pristine tree); excluded.txt lists the overlay files left out, each with
+# why.
 #
 # Makes the commits in a throwaway git repository of the pristine tree
-# (.cache/patch/linux, base commit "Linux 6.12.117"), writes them with git
+# (.cache/patch/linux, base commit "Linux <version>"), writes them with git
 # format-patch into .cache/patches/ as a posting: "[RFC PATCH k/n]"
 # subjects, a base-commit: trailer, and To:/Cc: from
 # scripts/get_maintainer.pl run on the patches in that repository
@@ -99,10 +101,11 @@ done <"$EBP_CACHE/src/overlay.list"
 for f in "${!excluded[@]}"; do
 	grep -qxF "$f" "$EBP_CACHE/src/overlay.list" || stale+=("$f")
 done
-version=$(make -s -C "$pristine" kernelversion)
+version=$(base_version "$pristine")
 
-# The base: the pristine tree as one commit, made once (a minute or two).
-if ! git -C "$repo" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
+# The base: the pristine tree as one commit, made once per point release
+# (a minute or two).
+if [ "$(git -C "$repo" log -1 --format=%s base 2>/dev/null)" != "Linux $version" ]; then
 	step "making the base repository $repo (Linux $version, once)"
 	rm -rf "$repo"
 	mkdir -p "$repo"
@@ -260,7 +263,7 @@ check "get_maintainer.pl names the recipients: ${#to[@]} To:, ${#cc[@]} Cc:" "$o
 rm -rf "$out"
 version_opt=()
 [ "$reroll" = 1 ] || version_opt=(-v "$reroll")
-git -C "$repo" config branch.series.description "$(cat "$series/00-cover-letter.txt")"
+git -C "$repo" config branch.series.description "$(sed "s/@BASE@/v$version/g" "$series/00-cover-letter.txt")"
 git -C "$repo" format-patch -q --cover-letter --cover-from-description=subject \
 	--subject-prefix="$prefix" "${version_opt[@]}" --base=base "${to[@]}" "${cc[@]}" \
 	-o "$out" base..series

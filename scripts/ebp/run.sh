@@ -15,5 +15,5 @@ if grep -Eq 'Oops:|BUG:|WARNING:|Kernel panic' "$log"; then
 	echo "error: the kernel reported a problem: see $log" >&2
 	exit 1
 fi
-echo "(whole console: $log)"
+echo "(Linux $(cat "$EBP_CACHE/build/rust/include/config/kernel.release") with the overlay; whole console: $log)"
 exit "${rc:-1}"

@@ -14,16 +14,19 @@ else
 	tarball=/usr/src/linux-source-6.12.tar.xz
 	[ -f "$tarball" ] || die "$tarball missing: run 'make deps' (apt-get install linux-source-6.12)"
 	pristine=$EBP_CACHE/pristine/linux-source-6.12
-	if [ ! -f "$pristine/.ebp-unpacked" ]; then
-		step "unpacking $tarball (once, about a minute)"
+	# The tarball's size and time: an upgraded linux-source-6.12 (a new
+	# point release) is unpacked anew.
+	stamp=$(stat -c '%s %Y' "$tarball")
+	if [ "$(cat "$pristine/.ebp-unpacked" 2>/dev/null)" != "$stamp" ]; then
+		step "unpacking $tarball (once per point release, about a minute)"
 		rm -rf "$EBP_CACHE/pristine"
 		mkdir -p "$EBP_CACHE/pristine"
 		timed "unpack" tar -C "$EBP_CACHE/pristine" -xf "$tarball"
-		touch "$pristine/.ebp-unpacked"
+		echo "$stamp" >"$pristine/.ebp-unpacked"
 	fi
 fi
 
-version=$(make -s -C "$pristine" kernelversion 2>/dev/null || true)
+version=$(base_version "$pristine" || true)
 case "$version" in
 6.12*) ;;
 *) die "$pristine is Linux '$version', not 6.12.y: point KERNEL_SRC at a 6.12 tree" ;;

@@ -34,9 +34,16 @@ rm -f "$EBP_CACHE/logs/counts-servers-report"
 PYTHONDONTWRITEBYTECODE=1 "$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/test_servers_report.py" \
 	--counts "$EBP_CACHE/logs/counts-servers-report" || true
 add_counts "$EBP_CACHE/logs/counts-servers-report" "[host] servers_report checks"
+# overlay.sh against a base that moved (offsets logged, no backup or
+# reject file in the tree, fuzz refused): Debian's 6.12.y moves under us.
+rm -f "$EBP_CACHE/logs/counts-overlay"
+"$EBP_ROOT/scripts/ebp/test_overlay.sh" --counts "$EBP_CACHE/logs/counts-overlay" || true
+add_counts "$EBP_CACHE/logs/counts-overlay" "[host] overlay checks"
 # Documentation/: valid reStructuredText (apt's python3-docutils, from
 # make deps), linked from its index.
 "$EBP_ROOT/scripts/ebp/overlay.sh"
+base=$(base_version "$EBP_CACHE/src/linux")
+step "the base: Linux $base"
 rm -f "$EBP_CACHE/logs/counts-docs"
 PYTHONDONTWRITEBYTECODE=1 "$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/check_docs.py" --repo "$EBP_ROOT" \
 	--tree "$EBP_CACHE/src/linux" --counts "$EBP_CACHE/logs/counts-docs" || true
@@ -158,7 +165,7 @@ if [[ " $variants " == *" rust "* && " $variants " == *" c "* ]]; then
 	add_counts "$counts" "[servers] smoke run"
 fi
 
-step "make test: done in $(($(date +%s) - begin))s"
+step "make test: done in $(($(date +%s) - begin))s on Linux $base and the overlay"
 if [ "$skipped" = 0 ]; then
 	echo "$passed passed, $failed failed"
 else

@@ -59,7 +59,7 @@ def metrics(cpu=None, p99=None, by_cpu=None, by_achieved=100.0, offered=1000, ir
     return m
 
 
-def raw(cells, done=True, failures=(), kernel='6.12.117 #1'):
+def raw(cells, done=True, failures=(), kernel='6.12.0-made-up #1'):
     lines = ['==> running ... under virtme-ng', f'EBP-SERVERS-INFO kernel {kernel}',
              'EBP-SERVERS-INFO mode none sysctl=0 usecs=0',
              'EBP-SERVERS-INFO capacity memcached virtio 10000']
@@ -153,7 +153,7 @@ class Parsing(unittest.TestCase):
         b = sr.parse_raw(text, 'rust', 1)
         self.assertEqual(len(b.cells), 1)
         self.assertTrue(b.done)
-        self.assertEqual(b.info['kernel'], '6.12.117 #1')
+        self.assertEqual(b.info['kernel'], '6.12.0-made-up #1')
         self.assertEqual(b.info['capacity'], {('memcached', 'virtio'): 10000})
         self.assertEqual(b.problems, [])
 
