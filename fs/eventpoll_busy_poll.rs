@@ -28,7 +28,7 @@
 //! [`ep_busy_poll_release`] when the instance goes away.
 //!
 //! The behaviour is that of the C implementation it replaces, errno for
-//! errno.  [`ep_busy_poll_timed_out`] runs inside the busy loop and the
+//! errno.  [`ep_busy_poll_loop_end`] runs inside the busy loop and the
 //! others but the ioctl under the wakeup path's locks: they must never block
 //! or allocate.
 
@@ -39,6 +39,7 @@ use kernel::{
     ffi::{c_long, c_uint, c_ulong, c_void},
     jump_label::StaticKeyFalseDeferred,
     net::busy_poll::{self, LoopEnd},
+    time::Ktime,
     uaccess::UserSlice,
 };
 
@@ -69,7 +70,7 @@ check_prototype!(
     ep_busy_poll_set_params,
     ep_busy_poll_get_params,
     ep_busy_poll_on,
-    ep_busy_poll_timed_out,
+    ep_busy_poll_loop_end,
     ep_busy_poll_napi,
     ep_busy_poll_params,
     ep_busy_poll_counters,
@@ -167,27 +168,37 @@ pub unsafe extern "C" fn ep_busy_poll_on(bp: *const bindings::ep_busy_poll) -> b
 }
 
 /// Whether a busy loop that started at `start_time` (from
-/// `busy_loop_current_time()`) is over: after the instance's
-/// `busy_poll_usecs` when set, else after `net.core.busy_poll`'s time.
+/// `busy_loop_current_time()`) ends now, for a reason other than events
+/// (which C looks for first): a signal is pending, the caller's `deadline`
+/// (`epoll_wait()`'s timeout as an absolute `CLOCK_MONOTONIC` time,
+/// `KTIME_MAX` for none) has come, or the busy-poll time is over (the
+/// instance's `busy_poll_usecs` when set, else `net.core.busy_poll`'s).
 ///
-/// Called on every spin of the busy loop: it calls nothing but the clock.
+/// Called on every spin of the busy loop: it reads the signal flags and the
+/// clock, nothing more.
 ///
 /// # Safety
 ///
-/// `bp` points to the `busy_poll` member of a live `struct eventpoll`.
+/// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
+/// - Called in process context, by the task that busy polls.
 #[no_mangle]
-pub unsafe extern "C" fn ep_busy_poll_timed_out(
+pub unsafe extern "C" fn ep_busy_poll_loop_end(
     bp: *const bindings::ep_busy_poll,
     start_time: c_ulong,
+    deadline: bindings::ktime_t,
 ) -> bool {
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
-    state.timed_out(
+    rules::loop_end(
+        state.usecs(),
+        busy_poll::sysctl_busy_poll,
+        || kernel::current!().signal_pending(),
         start_time,
-        busy_poll::busy_loop_current_time,
-        busy_poll::busy_loop_timeout,
+        deadline,
+        || Ktime::ktime_get().to_ns(),
     )
+    .is_some()
 }
 
 /// Busy polls NAPI context `napi_id` with the instance's budget and

@@ -18,13 +18,14 @@ use kernel::{
     ffi::{c_long, c_ulong},
     net::busy_poll,
     str::CStr,
+    time::Ktime,
     uaccess::UserSlice,
 };
 
 use crate::{
-    ep_busy_poll_counters, ep_busy_poll_get_params, ep_busy_poll_napi, ep_busy_poll_on,
-    ep_busy_poll_params, ep_busy_poll_release, ep_busy_poll_resume, ep_busy_poll_set_params,
-    ep_busy_poll_suspend, ep_busy_poll_timed_out,
+    ep_busy_poll_counters, ep_busy_poll_get_params, ep_busy_poll_loop_end, ep_busy_poll_napi,
+    ep_busy_poll_on, ep_busy_poll_params, ep_busy_poll_release, ep_busy_poll_resume,
+    ep_busy_poll_set_params, ep_busy_poll_suspend,
     rules::{self, EpollParams, Params},
     state::{BusyPoll, Users},
     used_key,
@@ -239,44 +240,138 @@ fn zero_budget_means_busy_poll_budget(_test: *mut kunit) {
     check!(state.prefer());
 }
 
-fn timeout_uses_instance_usecs_when_set(_test: *mut kunit) {
-    let sysctl_asked = Cell::new(0);
-    let sysctl = |_start: c_ulong| {
-        sysctl_asked.set(sysctl_asked.get() + 1);
-        true
+/// `rules::loop_end` with the signal answer `signal`, `usecs` and the
+/// sysctl's `sysctl`, the clock at `now_ns`; counts what it asks in `asked`
+/// (signal, sysctl, clock).
+fn loop_end(
+    usecs: u32,
+    sysctl: u32,
+    signal: bool,
+    start: c_ulong,
+    deadline: i64,
+    now_ns: i64,
+    asked: &Cell<(u32, u32, u32)>,
+) -> Option<rules::EndReason> {
+    let ask = |i: usize| {
+        let mut a = asked.get();
+        match i {
+            0 => a.0 += 1,
+            1 => a.1 += 1,
+            _ => a.2 += 1,
+        }
+        asked.set(a);
     };
-    // Started at 1000 with 50 us: over only strictly after 1050.
-    check!(!rules::timed_out(50, 1000, || 1000, sysctl));
-    check!(!rules::timed_out(50, 1000, || 1050, sysctl));
-    check!(rules::timed_out(50, 1000, || 1051, sysctl));
-    check!(sysctl_asked.get() == 0);
+    rules::loop_end(
+        usecs,
+        || {
+            ask(1);
+            sysctl
+        },
+        || {
+            ask(0);
+            signal
+        },
+        start,
+        deadline,
+        || {
+            ask(2);
+            now_ns
+        },
+    )
 }
 
-fn timeout_falls_back_to_sysctl(_test: *mut kunit) {
-    let seen = Cell::new(0);
-    let now_asked = Cell::new(0);
-    let now = || {
-        now_asked.set(now_asked.get() + 1);
-        0
-    };
-    let answer = rules::timed_out(0, 1234, now, |start| {
-        seen.set(start);
-        true
-    });
-    check!(answer);
-    check!(seen.get() == 1234);
-    check!(!rules::timed_out(0, 1234, now, |_| false));
-    check!(now_asked.get() == 0);
+/// A clock reading in ns whose busy-poll clock reading is `units`.
+const fn at(units: i64) -> i64 {
+    units << 10
 }
 
-fn timeout_survives_clock_wrap(_test: *mut kunit) {
+fn loop_ends_after_instance_usecs(_test: *mut kunit) {
+    let asked = Cell::new((0, 0, 0));
+    // Started at 1000 with 50 us, no deadline: over only strictly after 1050.
+    check!(loop_end(50, 7, false, 1000, i64::MAX, at(1000), &asked).is_none());
+    check!(loop_end(50, 7, false, 1000, i64::MAX, at(1050), &asked).is_none());
+    check!(
+        loop_end(50, 7, false, 1000, i64::MAX, at(1051), &asked)
+            == Some(rules::EndReason::BusyPollTime)
+    );
+    // Each spin asked for signals and the clock, never the sysctl.
+    check!(asked.get() == (3, 0, 3));
+}
+
+fn loop_falls_back_to_sysctl_time(_test: *mut kunit) {
+    let asked = Cell::new((0, 0, 0));
+    check!(loop_end(0, 30, false, 1234, i64::MAX, at(1264), &asked).is_none());
+    check!(
+        loop_end(0, 30, false, 1234, i64::MAX, at(1265), &asked)
+            == Some(rules::EndReason::BusyPollTime)
+    );
+    check!(asked.get() == (2, 2, 2));
+    // Both 0 (prefer_busy_poll alone turned polling on): one poll, no clock.
+    asked.set((0, 0, 0));
+    check!(
+        loop_end(0, 0, false, 1234, i64::MAX, at(1234), &asked)
+            == Some(rules::EndReason::BusyPollTime)
+    );
+    check!(asked.get() == (1, 1, 0));
+}
+
+fn loop_ends_on_a_pending_signal(_test: *mut kunit) {
+    let asked = Cell::new((0, 0, 0));
+    // The longest busy-poll time and no deadline: a signal still ends it,
+    // before anything else is asked.
+    check!(
+        loop_end(rules::MAX_USECS, 0, true, 1000, i64::MAX, at(1000), &asked)
+            == Some(rules::EndReason::Signal)
+    );
+    check!(asked.get() == (1, 0, 0));
+    // So it does under the sysctl's time.
+    check!(
+        loop_end(0, 50, true, 1000, i64::MAX, at(1000), &asked) == Some(rules::EndReason::Signal)
+    );
+}
+
+fn loop_ends_at_the_callers_deadline(_test: *mut kunit) {
+    let asked = Cell::new((0, 0, 0));
+    let deadline = at(1000) + 200_000;
+    // S32_MAX us of busy polling, a 200 us timeout: over at the timeout.
+    check!(loop_end(
+        rules::MAX_USECS,
+        0,
+        false,
+        1000,
+        deadline,
+        deadline - 1,
+        &asked
+    )
+    .is_none());
+    check!(
+        loop_end(rules::MAX_USECS, 0, false, 1000, deadline, deadline, &asked)
+            == Some(rules::EndReason::Deadline)
+    );
+    // A busy-poll time shorter than the timeout still ends the loop first.
+    check!(
+        loop_end(50, 0, false, 1000, deadline, at(1051), &asked)
+            == Some(rules::EndReason::BusyPollTime)
+    );
+    // A deadline already gone: over at once, under the sysctl's time too.
+    check!(
+        loop_end(0, 50, false, 1000, at(999), at(1000), &asked) == Some(rules::EndReason::Deadline)
+    );
+    check!(asked.get() == (4, 1, 4));
+}
+
+fn busy_clock_survives_wrap(_test: *mut kunit) {
     let start = c_ulong::MAX - 10;
     // start + 50 wraps to 39.
-    check!(!rules::timed_out(50, start, || c_ulong::MAX, |_| true));
-    check!(!rules::timed_out(50, start, || 39, |_| true));
-    check!(rules::timed_out(50, start, || 40, |_| true));
+    let end = start.wrapping_add(50);
+    check!(!busy_poll::busy_loop_expired(c_ulong::MAX, end));
+    check!(!busy_poll::busy_loop_expired(39, end));
+    check!(busy_poll::busy_loop_expired(40, end));
     check!(busy_poll::busy_loop_expired(0, c_ulong::MAX));
     check!(!busy_poll::busy_loop_expired(c_ulong::MAX, 0));
+    // The clock in ns and in busy-poll units agree.
+    check!(busy_poll::busy_loop_time(at(1051)) == 1051);
+    check!(busy_poll::busy_loop_time(at(1051) + 1023) == 1051);
 }
 
 fn instances_with_params_are_counted_once(_test: *mut kunit) {
@@ -432,7 +527,7 @@ fn entry_points_set_get_and_count(test: *mut kunit) {
     check!(!used_key().is_enabled());
 }
 
-fn entry_points_time_out_on_the_clock(_test: *mut kunit) {
+fn entry_points_end_loops_on_the_clock(_test: *mut kunit) {
     let mut bp = c_state();
     // SAFETY: `bp` is a live state, only accessed through `BusyPoll`.
     let state = unsafe { BusyPoll::from_raw(&bp) };
@@ -441,18 +536,22 @@ fn entry_points_time_out_on_the_clock(_test: *mut kunit) {
         .set(&params(1_000_000, 0, 0), || false, &users)
         .is_ok());
     let now = busy_poll::busy_loop_current_time();
-    // SAFETY: `bp` is a live state.
-    let timed_out = |start| unsafe { ep_busy_poll_timed_out(&bp, start) };
+    // SAFETY: `bp` is a live state; this KUnit thread has no signal pending.
+    let loop_end = |start, deadline| unsafe { ep_busy_poll_loop_end(&bp, start, deadline) };
     // A second of busy polling has not passed since now, but has since
     // 2^21 clock units (2.1 s) ago.
-    check!(!timed_out(now));
-    check!(timed_out(now.wrapping_sub(1 << 21)));
+    check!(!loop_end(now, i64::MAX));
+    check!(loop_end(now.wrapping_sub(1 << 21), i64::MAX));
+    // A caller's deadline that has come ends it, one still ahead does not.
+    let ns = Ktime::ktime_get().to_ns();
+    check!(loop_end(now, ns));
+    check!(!loop_end(now, ns + 1_000_000_000));
     state.release(&users);
     bp = c_state();
     // Without usecs the sysctl decides; at 0 (as at boot) every loop is over.
     if busy_poll::sysctl_busy_poll() == 0 {
         // SAFETY: `bp` is a live state.
-        check!(unsafe { ep_busy_poll_timed_out(&bp, now) });
+        check!(unsafe { ep_busy_poll_loop_end(&bp, now, i64::MAX) });
         // SAFETY: `bp` is a live state.
         check!(!unsafe { ep_busy_poll_on(&bp) });
     }
@@ -560,12 +659,14 @@ kunit_cases![
     state_on_rule_follows_usecs_and_prefer,
     irq_suspension_needs_prefer_and_a_napi_id,
     zero_budget_means_busy_poll_budget,
-    timeout_uses_instance_usecs_when_set,
-    timeout_falls_back_to_sysctl,
-    timeout_survives_clock_wrap,
+    loop_ends_after_instance_usecs,
+    loop_falls_back_to_sysctl_time,
+    loop_ends_on_a_pending_signal,
+    loop_ends_at_the_callers_deadline,
+    busy_clock_survives_wrap,
     instances_with_params_are_counted_once,
     entry_points_set_get_and_count,
-    entry_points_time_out_on_the_clock,
+    entry_points_end_loops_on_the_clock,
     entry_points_count_busy_polling,
 ];
 

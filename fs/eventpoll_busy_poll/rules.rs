@@ -175,24 +175,56 @@ pub fn effective_budget(budget: u16) -> u16 {
     }
 }
 
-/// Whether a busy loop that started at `start` (in `busy_loop_current_time()`
-/// units, microseconds) is over.
+/// Why an epoll busy loop ends, when not on events: `fs/eventpoll.c`
+/// looks at the ready list first, after each poll, then asks [`loop_end`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// A signal is pending: `epoll_wait()` returns `EINTR`, or the task dies
+    /// of it, now rather than when the busy-poll time is over.
+    Signal,
+    /// The caller's own `epoll_wait()`/`epoll_pwait2()` timeout has come:
+    /// the call returns 0, however long the instance may busy poll.
+    Deadline,
+    /// The busy-poll time is over: the instance's `busy_poll_usecs`, or
+    /// `net.core.busy_poll`'s when that is 0 (with both 0, at once).
+    BusyPollTime,
+}
+
+/// Whether, and why, an epoll busy loop that started at `start` (a
+/// [`busy_poll::busy_loop_current_time`] reading) ends now, events aside.
 ///
-/// With `usecs` set the instance's timeout applies and `now` is asked for the
-/// current time; otherwise `sysctl_timed_out(start)` decides, which is
-/// `busy_loop_timeout()` and its `net.core.busy_poll` timeout.
+/// It ends on the first of: a pending signal (`signal_pending` is asked
+/// first, on every spin, as `select()`'s busy loop does), the caller's
+/// `deadline` (the absolute `CLOCK_MONOTONIC` time of its timeout, in ns;
+/// `KTIME_MAX` for none), and the end of the busy-poll time, `usecs` or,
+/// when it is 0, `sysctl_usecs()`.  `now()`, `ktime_get()` in ns, is read
+/// once and serves both times.  Without the first two, as from Linux 6.9
+/// to this rule, a task could be neither interrupted nor killed, nor its
+/// timeout kept, for up to `S32_MAX` us (35.8 minutes) of busy polling.
 #[inline]
-pub fn timed_out(
+pub fn loop_end(
     usecs: u32,
+    sysctl_usecs: impl FnOnce() -> u32,
+    signal_pending: impl FnOnce() -> bool,
     start: c_ulong,
-    now: impl FnOnce() -> c_ulong,
-    sysctl_timed_out: impl FnOnce(c_ulong) -> bool,
-) -> bool {
+    deadline: i64,
+    now: impl FnOnce() -> i64,
+) -> Option<EndReason> {
+    if signal_pending() {
+        return Some(EndReason::Signal);
+    }
+    let usecs = if usecs != 0 { usecs } else { sysctl_usecs() };
     if usecs == 0 {
-        return sysctl_timed_out(start);
+        return Some(EndReason::BusyPollTime);
+    }
+    let now = now();
+    if now >= deadline {
+        return Some(EndReason::Deadline);
     }
     // `unsigned long` holds any `u32` on every architecture Linux supports.
-    // The end first: only it lives across the clock's call.
     let end = start.wrapping_add(usecs as c_ulong);
-    busy_poll::busy_loop_expired(now(), end)
+    if busy_poll::busy_loop_expired(busy_poll::busy_loop_time(now), end) {
+        return Some(EndReason::BusyPollTime);
+    }
+    None
 }

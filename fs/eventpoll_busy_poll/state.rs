@@ -7,12 +7,7 @@ use core::sync::atomic::{
     Ordering::{AcqRel, Acquire, Relaxed},
 };
 
-use kernel::{
-    bindings,
-    error::Result,
-    ffi::{c_uint, c_ulong},
-    jump_label::StaticKeyFalseDeferred,
-};
+use kernel::{bindings, error::Result, ffi::c_uint, jump_label::StaticKeyFalseDeferred};
 
 use crate::rules::{self, EpollParams, Params};
 
@@ -234,16 +229,11 @@ impl BusyPoll {
         rules::irq_suspension_target(self.prefer(), napi_id)
     }
 
-    /// Whether a busy loop that started at `start` is over; see
-    /// [`rules::timed_out`].
+    /// The busy-poll time set, in microseconds (0: none, the sysctl's
+    /// applies); see [`rules::loop_end`].
     #[inline]
-    pub fn timed_out(
-        &self,
-        start: c_ulong,
-        now: impl FnOnce() -> c_ulong,
-        sysctl_timed_out: impl FnOnce(c_ulong) -> bool,
-    ) -> bool {
-        rules::timed_out(self.usecs.load(Relaxed), start, now, sysctl_timed_out)
+    pub fn usecs(&self) -> u32 {
+        self.usecs.load(Relaxed)
     }
 
     /// The NAPI budget to poll with; see [`rules::effective_budget`].

@@ -10,6 +10,7 @@
 #define _LINUX_EVENTPOLL_BUSY_POLL_H
 
 #include <linux/jump_label_ratelimit.h>
+#include <linux/ktime.h>
 #include <linux/types.h>
 
 struct epoll_params;
@@ -55,8 +56,8 @@ extern struct static_key_false_deferred ep_busy_poll_used;
 long ep_busy_poll_set_params(struct ep_busy_poll *bp, unsigned long arg);
 long ep_busy_poll_get_params(struct ep_busy_poll *bp, unsigned long arg);
 bool ep_busy_poll_on(const struct ep_busy_poll *bp);
-bool ep_busy_poll_timed_out(const struct ep_busy_poll *bp,
-			    unsigned long start_time);
+bool ep_busy_poll_loop_end(const struct ep_busy_poll *bp,
+			   unsigned long start_time, ktime_t deadline);
 void ep_busy_poll_napi(const struct ep_busy_poll *bp, unsigned int napi_id,
 		       bool (*loop_end)(void *, unsigned long), void *arg);
 void ep_busy_poll_params(const struct ep_busy_poll *bp,

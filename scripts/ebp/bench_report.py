@@ -28,7 +28,7 @@ SIZE_TARGET = 1.25
 P99_SLACK = 0.10
 # The Rust functions fs/eventpoll.c calls (include/linux/eventpoll_busy_poll.h).
 ENTRY_POINTS = ['ep_busy_poll_set_params', 'ep_busy_poll_get_params',
-                'ep_busy_poll_on', 'ep_busy_poll_timed_out', 'ep_busy_poll_napi',
+                'ep_busy_poll_on', 'ep_busy_poll_loop_end', 'ep_busy_poll_napi',
                 'ep_busy_poll_params', 'ep_busy_poll_suspend', 'ep_busy_poll_resume',
                 'ep_busy_poll_release']
 # The targets on instructions (icount boots): a label, the rows, the limit

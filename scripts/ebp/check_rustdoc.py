@@ -15,7 +15,7 @@ from pathlib import Path
 
 # What fs/eventpoll.c calls, and the modules the design section names.
 ENTRY_POINTS = ['ep_busy_poll_set_params', 'ep_busy_poll_get_params', 'ep_busy_poll_on',
-                'ep_busy_poll_timed_out', 'ep_busy_poll_napi', 'ep_busy_poll_params',
+                'ep_busy_poll_loop_end', 'ep_busy_poll_napi', 'ep_busy_poll_params',
                 'ep_busy_poll_suspend', 'ep_busy_poll_resume', 'ep_busy_poll_release']
 PAGES = {f'fn.{name}.html': name for name in ENTRY_POINTS}
 PAGES.update({'rules/index.html': 'rules', 'state/index.html': 'state',

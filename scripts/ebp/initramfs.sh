@@ -52,6 +52,7 @@ selftest epoll_bp_race net/epoll_bp_race.c
 selftest epoll_bp_napi net/epoll_bp_napi.c
 selftest epoll_bp_netlink net/epoll_bp_netlink.c
 selftest epoll_bp_suspend net/epoll_bp_suspend.c
+selftest epoll_bp_signal net/epoll_bp_signal.c
 # The epoll-bp command against a running server (needs /bin/epoll-bp).
 selftest epoll_bp_cli net/epoll_bp_cli.c
 # Reliability: usercopy faults, leaks, and the fuzzer (KTAP of its own;

@@ -15,7 +15,7 @@ from typing import Dict, List, Tuple
 
 # Rust entry points that must be in the Rust kernel and nowhere else.
 RUST_SYMBOLS = ['ep_busy_poll_set_params', 'ep_busy_poll_get_params',
-                'ep_busy_poll_on', 'ep_busy_poll_params', 'ep_busy_poll_timed_out',
+                'ep_busy_poll_on', 'ep_busy_poll_params', 'ep_busy_poll_loop_end',
                 'ep_busy_poll_napi', 'ep_busy_poll_suspend', 'ep_busy_poll_resume',
                 'ep_busy_poll_release']
 # The C ioctl handler the Rust code replaces.

@@ -50,9 +50,17 @@ pub fn net_busy_loop_on() -> bool {
 /// It wraps; compare readings with [`busy_loop_expired`].
 #[inline]
 pub fn busy_loop_current_time() -> c_ulong {
+    busy_loop_time(Ktime::ktime_get().to_ns())
+}
+
+/// The busy-poll clock's reading at `CLOCK_MONOTONIC` time `ns`, as
+/// [`busy_loop_current_time`] would have read it then: for a caller that
+/// already holds `ktime_get()` and needs both.
+#[inline]
+pub fn busy_loop_time(ns: i64) -> c_ulong {
     // CLOCK_MONOTONIC never goes negative: the cast keeps the value, and the
     // one to `unsigned long` truncates as the C cast does on 32-bit.
-    ((Ktime::ktime_get().to_ns() as u64) >> 10) as c_ulong
+    ((ns as u64) >> 10) as c_ulong
 }
 
 /// Whether the busy-poll clock reading `now` is past `end`:
