@@ -253,7 +253,7 @@ ENTRY = r'^EPOLL BUSY POLLING \[RUST\]\n(?:.+\n)*'
 # STEPS[patch][file]: from the file as the patch leaves it to the file
 # before the patch.  Patches by name without their number.
 STEPS = {
-    # 03: irq_suspend_timeout and what uses it.
+    # irq_suspend_timeout and what uses it.
     'net-irq-suspend': {
         'include/linux/netdevice.h': [
             DropRe(r'^\tunsigned long\t+irq_suspend_timeout;\n'),
@@ -298,7 +298,7 @@ STEPS = {
             Absent('irq-suspend'),
         ],
     },
-    # 02: no napi-set before it.
+    # No napi-set before it.
     'netdev-genl-napi-set': {
         'net/core/dev.h': [
             Sub(" * its device's values (netif_napi_add_weight()); netdev netlink's napi-set\n"
@@ -313,7 +313,16 @@ STEPS = {
             Absent('napi-set'),
         ],
     },
-    # 05: IRQ suspension in the C variant.
+    # The 6.13 on-rule: prefer_busy_poll turns busy polling on.
+    'eventpoll-prefer-busy-poll': {
+        'fs/eventpoll.c': [
+            Sub('\treturn !!READ_ONCE(ep->busy_poll_usecs) ||\n'
+                '\t       READ_ONCE(ep->prefer_busy_poll) ||\n'
+                '\t       net_busy_loop_on();\n',
+                '\treturn !!READ_ONCE(ep->busy_poll_usecs) || net_busy_loop_on();\n'),
+        ],
+    },
+    # IRQ suspension in the C variant.
     'eventpoll-suspend-irqs': {
         'fs/eventpoll.c': [
             DropC(func('ep_suspend_napi_irqs'), n=2),
@@ -326,7 +335,7 @@ STEPS = {
             Absent('suspend_irqs', 'resume_irqs', 'suspend_napi_irqs', 'resume_napi_irqs'),
         ],
     },
-    # 06: the fdinfo lines (C).
+    # The fdinfo lines (C).
     'eventpoll-fdinfo': {
         'fs/eventpoll.c': [
             DropC(func('ep_show_busy_poll')),

@@ -81,6 +81,12 @@ class Report(unittest.TestCase):
         # Gains 80 and 100: missed.
         (_, _, _, _, ok), = bench_report.p99_target(lat(300, 220, 200), 'rust')
         self.assertFalse(ok)
+        # Busy polling made p99 worse (a loss), by less than the sysctl's
+        # loss: still missed, and said as a loss.
+        (_, ge, gs, _, ok), = bench_report.p99_target(lat(300, 350, 400), 'rust')
+        self.assertEqual((ge, gs, ok), (-50, -100, False))
+        self.assertEqual(bench_report.gain_text(-513000), 'makes p99 worse by 513 us (a loss)')
+        self.assertEqual(bench_report.gain_text(95000), 'cuts p99 by 95 us')
 
     def test_cdf_is_the_mean_of_each_quantile(self):
         for r, qs in ((1, [10, 20, 30]), (2, [30, 40, 50])):
