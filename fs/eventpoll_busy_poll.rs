@@ -169,13 +169,15 @@ pub unsafe extern "C" fn ep_busy_poll_on(bp: *const bindings::ep_busy_poll) -> b
 
 /// Whether a busy loop that started at `start_time` (from
 /// `busy_loop_current_time()`) ends now, for a reason other than events
-/// (which C looks for first): a signal is pending, the caller's `deadline`
+/// (which C looks for first): a signal is pending (`signal_pending`, the
+/// caller's `signal_pending(current)`), the caller's `deadline`
 /// (`epoll_wait()`'s timeout as an absolute `CLOCK_MONOTONIC` time,
 /// `KTIME_MAX` for none) has come, or the busy-poll time is over (the
 /// instance's `busy_poll_usecs` when set, else `net.core.busy_poll`'s).
 ///
-/// Called on every spin of the busy loop: it reads the signal flags and the
-/// clock, nothing more.
+/// Called on every spin of the busy loop: it reads the clock, nothing more.
+/// C reads the signal flags, a load where it is inlined, which through
+/// `Task::signal_pending()` would be two calls per spin.
 ///
 /// # Safety
 ///
@@ -186,6 +188,7 @@ pub unsafe extern "C" fn ep_busy_poll_loop_end(
     bp: *const bindings::ep_busy_poll,
     start_time: c_ulong,
     deadline: bindings::ktime_t,
+    signal_pending: bool,
 ) -> bool {
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
@@ -193,7 +196,7 @@ pub unsafe extern "C" fn ep_busy_poll_loop_end(
     rules::loop_end(
         state.usecs(),
         busy_poll::sysctl_busy_poll,
-        || kernel::current!().signal_pending(),
+        || signal_pending,
         start_time,
         deadline,
         || Ktime::ktime_get().to_ns(),

@@ -536,8 +536,8 @@ fn entry_points_end_loops_on_the_clock(_test: *mut kunit) {
         .set(&params(1_000_000, 0, 0), || false, &users)
         .is_ok());
     let now = busy_poll::busy_loop_current_time();
-    // SAFETY: `bp` is a live state; this KUnit thread has no signal pending.
-    let loop_end = |start, deadline| unsafe { ep_busy_poll_loop_end(&bp, start, deadline) };
+    // SAFETY: `bp` is a live state.
+    let loop_end = |start, deadline| unsafe { ep_busy_poll_loop_end(&bp, start, deadline, false) };
     // A second of busy polling has not passed since now, but has since
     // 2^21 clock units (2.1 s) ago.
     check!(!loop_end(now, i64::MAX));
@@ -546,12 +546,15 @@ fn entry_points_end_loops_on_the_clock(_test: *mut kunit) {
     let ns = Ktime::ktime_get().to_ns();
     check!(loop_end(now, ns));
     check!(!loop_end(now, ns + 1_000_000_000));
+    // A pending signal ends it before anything else.
+    // SAFETY: `bp` is a live state.
+    check!(unsafe { ep_busy_poll_loop_end(&bp, now, i64::MAX, true) });
     state.release(&users);
     bp = c_state();
     // Without usecs the sysctl decides; at 0 (as at boot) every loop is over.
     if busy_poll::sysctl_busy_poll() == 0 {
         // SAFETY: `bp` is a live state.
-        check!(unsafe { ep_busy_poll_loop_end(&bp, now, i64::MAX) });
+        check!(unsafe { ep_busy_poll_loop_end(&bp, now, i64::MAX, false) });
         // SAFETY: `bp` is a live state.
         check!(!unsafe { ep_busy_poll_on(&bp) });
     }

@@ -57,7 +57,8 @@ long ep_busy_poll_set_params(struct ep_busy_poll *bp, unsigned long arg);
 long ep_busy_poll_get_params(struct ep_busy_poll *bp, unsigned long arg);
 bool ep_busy_poll_on(const struct ep_busy_poll *bp);
 bool ep_busy_poll_loop_end(const struct ep_busy_poll *bp,
-			   unsigned long start_time, ktime_t deadline);
+			   unsigned long start_time, ktime_t deadline,
+			   bool signal_pending);
 void ep_busy_poll_napi(const struct ep_busy_poll *bp, unsigned int napi_id,
 		       bool (*loop_end)(void *, unsigned long), void *arg);
 void ep_busy_poll_params(const struct ep_busy_poll *bp,

@@ -8,10 +8,12 @@
 # .cache/accel); EBP_ACCEL=kvm|tcg overrides the probe.  EBP_ACCEL=icount
 # is TCG with -icount shift=0: one CPU thread, and the guest's clock counts
 # one nanosecond per instruction executed (make bench counts with it).
+# EBP_IMAGE=bzImage boots that kernel instead of the VARIANT's build (to
+# compare with a kernel kept from before a change).
 . "$(dirname "$0")/common.sh"
 
 variant=$1 job=$2 log=$3
-image=$EBP_CACHE/build/$variant/arch/x86/boot/bzImage
+image=${EBP_IMAGE:-$EBP_CACHE/build/$variant/arch/x86/boot/bzImage}
 initrd=$EBP_CACHE/initramfs/initramfs.cpio.gz
 timeout=${EBP_BOOT_TIMEOUT:-300}
 [ -f "$image" ] || die "$image missing: run 'make kernel VARIANT=$variant'"

@@ -9,6 +9,10 @@
 //! inline functions of the C header are reimplemented here (each a load or
 //! two), so a busy loop does not pay a call into a helper on every spin.
 //!
+//! For built-in code only: `sysctl_net_busy_poll`, `napi_suspend_irqs()` and
+//! `napi_resume_irqs()` are not exported to modules (nor are the last two in
+//! mainline), so a module that calls these functions does not link.
+//!
 //! C header: [`include/net/busy_poll.h`](srctree/include/net/busy_poll.h)
 
 use crate::{
