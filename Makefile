@@ -9,7 +9,7 @@
 #   make bench-servers memcached and redis-server under load in vng guests
 #                   per busy-poll mode, both kernels: results/servers/
 #   make patch      the upstream patch series in .cache/patches/ (cover
-#                   letter, 17 patches), checkpatch --strict on each
+#                   letter, 18 patches), checkpatch --strict on each
 #   make patch-check apply the series patch by patch, build after each
 #   make kunit      the KUnit suite through tools/testing/kunit/kunit.py
 #   make vng CMD=.. boot the Rust kernel with virtme-ng (host root shared),

@@ -103,6 +103,7 @@ fn used_key() -> &'static StaticKeyFalseDeferred {
 ///
 /// - `bp` points to the `busy_poll` member of a live `struct eventpoll`
 ///   (the caller holds a reference to its file).
+/// - The caller holds that instance's `ep->mtx`: one set or get at a time.
 /// - Called in process context, where user memory may be accessed and the
 ///   caller may sleep.
 #[no_mangle]
@@ -113,12 +114,16 @@ pub unsafe extern "C" fn ep_busy_poll_set_params(
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
+    // SAFETY: The caller holds `ep->mtx`, which every `Locked` of a live
+    // instance is made under.
+    let state = unsafe { state.locked() };
     let raw = user_params(arg).reader().read::<EpollParams>();
     to_c_long(raw.and_then(|raw| state.set(&raw, || capable(Capability::NET_ADMIN), used_key())))
 }
 
 /// `EPIOCGPARAMS` on an epoll file: writes the current parameters to the
-/// user's `struct epoll_params` at `arg`, pad zeroed.
+/// user's `struct epoll_params` at `arg`, pad zeroed: the three values of
+/// one `EPIOCSPARAMS`, never a mix of two.
 ///
 /// Returns 0 or a negative errno.
 ///
@@ -133,7 +138,9 @@ pub unsafe extern "C" fn ep_busy_poll_get_params(
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
-    to_c_long(user_params(arg).writer().write(&state.get().to_user()))
+    // SAFETY: The caller holds `ep->mtx`, as for a set.
+    let params = unsafe { state.locked() }.get();
+    to_c_long(user_params(arg).writer().write(&params.to_user()))
 }
 
 /// 0 or the negative errno, as the C side expects from an ioctl.
@@ -237,6 +244,7 @@ pub unsafe extern "C" fn ep_busy_poll_napi(
 /// # Safety
 ///
 /// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
+/// - The caller holds that instance's `ep->mtx`.
 /// - `out` points to a `struct epoll_params` the caller may write.
 #[no_mangle]
 pub unsafe extern "C" fn ep_busy_poll_params(
@@ -246,7 +254,8 @@ pub unsafe extern "C" fn ep_busy_poll_params(
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
     let state = unsafe { BusyPoll::from_raw(bp) };
-    let p = state.get().to_user().0;
+    // SAFETY: The caller holds `ep->mtx`.
+    let p = unsafe { state.locked() }.get().to_user().0;
     // SAFETY: The caller guarantees `out` is valid for writes.
     unsafe {
         out.write(bindings::epoll_params {
@@ -345,5 +354,7 @@ pub unsafe extern "C" fn ep_busy_poll_release(bp: *mut bindings::ep_busy_poll, n
     if let Some(napi_id) = state.irq_suspension_target(napi_id) {
         busy_poll::napi_resume_irqs(napi_id);
     }
-    state.release(used_key());
+    // SAFETY: The instance is being freed: no ioctl, hence no other
+    // `Locked`, can run on it.
+    unsafe { state.locked() }.release(used_key());
 }

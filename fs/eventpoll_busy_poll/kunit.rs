@@ -53,12 +53,30 @@ fn params(usecs: u32, budget: u16, prefer: u8) -> EpollParams {
 struct Counter(Cell<i32>);
 
 impl Users for Counter {
-    fn inc(&self) {
+    fn inc(&self) -> bool {
         self.0.set(self.0.get() + 1);
+        true
     }
 
-    fn dec(&self) {
+    unsafe fn dec(&self) {
         self.0.set(self.0.get() - 1);
+    }
+}
+
+/// A [`Users`] whose count is full: it never takes an instance, and counts
+/// how often it was asked.
+#[derive(Default)]
+struct Full(Cell<i32>);
+
+impl Users for Full {
+    fn inc(&self) -> bool {
+        self.0.set(self.0.get() + 1);
+        false
+    }
+
+    unsafe fn dec(&self) {
+        // Never balanced: an `inc` never succeeded.
+        self.0.set(i32::MIN);
     }
 }
 
@@ -139,23 +157,27 @@ fn new_state_reads_zero(_test: *mut kunit) {
 
 fn set_then_get_round_trips(_test: *mut kunit) {
     let state = BusyPoll::new();
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
     let users = Counter::default();
-    check!(state.set(&params(200, 16, 1), || false, &users).is_ok());
+    check!(w.set(&params(200, 16, 1), || false, &users).is_ok());
     check!(state.get().to_user() == params(200, 16, 1));
     // A second set replaces all three values, zeros included.
-    check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
+    check!(w.set(&params(0, 0, 0), || false, &users).is_ok());
     check!(state.get().to_user() == params(0, 0, 0));
 }
 
 fn rejected_set_changes_nothing(_test: *mut kunit) {
     let state = BusyPoll::new();
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
     let users = Counter::default();
-    check!(state.set(&params(50, 32, 1), || false, &users).is_ok());
+    check!(w.set(&params(50, 32, 1), || false, &users).is_ok());
     let bad_pad = EpollParams::new(1, 1, 0, 1);
-    check!(state.set(&bad_pad, || true, &users) == Err(EINVAL));
-    check!(state.set(&params(u32::MAX, 1, 0), || true, &users) == Err(EINVAL));
-    check!(state.set(&params(1, 1, 2), || true, &users) == Err(EINVAL));
-    check!(state.set(&params(1, 65, 0), || false, &users) == Err(EPERM));
+    check!(w.set(&bad_pad, || true, &users) == Err(EINVAL));
+    check!(w.set(&params(u32::MAX, 1, 0), || true, &users) == Err(EINVAL));
+    check!(w.set(&params(1, 1, 2), || true, &users) == Err(EINVAL));
+    check!(w.set(&params(1, 65, 0), || false, &users) == Err(EPERM));
     check!(state.get().to_user() == params(50, 32, 1));
 }
 
@@ -190,16 +212,18 @@ fn on_rule_is_or(_test: *mut kunit) {
 
 fn state_on_rule_follows_usecs_and_prefer(_test: *mut kunit) {
     let state = BusyPoll::new();
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
     let users = Counter::default();
     check!(!state.busy_loop_on(|| false));
     check!(state.busy_loop_on(|| true));
-    check!(state.set(&params(1, 0, 0), || false, &users).is_ok());
+    check!(w.set(&params(1, 0, 0), || false, &users).is_ok());
     check!(state.busy_loop_on(|| false));
     // The preference alone turns busy polling on.
-    check!(state.set(&params(0, 0, 1), || false, &users).is_ok());
+    check!(w.set(&params(0, 0, 1), || false, &users).is_ok());
     check!(state.busy_loop_on(|| false));
     // The budget alone does not.
-    check!(state.set(&params(0, 64, 0), || false, &users).is_ok());
+    check!(w.set(&params(0, 64, 0), || false, &users).is_ok());
     check!(!state.busy_loop_on(|| false));
 }
 
@@ -215,14 +239,16 @@ fn irq_suspension_needs_prefer_and_a_napi_id(_test: *mut kunit) {
     check!(rules::irq_suspension_target(false, min).is_none());
     check!(rules::irq_suspension_target(false, u32::MAX).is_none());
     let state = BusyPoll::new();
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
     let users = Counter::default();
     check!(state.irq_suspension_target(min + 5).is_none());
-    check!(state.set(&params(0, 16, 1), || false, &users).is_ok());
+    check!(w.set(&params(0, 16, 1), || false, &users).is_ok());
     check!(state.irq_suspension_target(min + 5) == Some(min + 5));
     check!(state.irq_suspension_target(0).is_none());
-    check!(state.set(&params(200, 16, 0), || false, &users).is_ok());
+    check!(w.set(&params(200, 16, 0), || false, &users).is_ok());
     check!(state.irq_suspension_target(min + 5).is_none());
-    state.release(&users);
+    w.release(&users);
 }
 
 fn zero_budget_means_busy_poll_budget(_test: *mut kunit) {
@@ -232,10 +258,12 @@ fn zero_budget_means_busy_poll_budget(_test: *mut kunit) {
     check!(rules::effective_budget(64) == 64);
     check!(rules::effective_budget(u16::MAX) == u16::MAX);
     let state = BusyPoll::new();
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
     let users = Counter::default();
     check!(state.napi_budget() == 8);
     check!(!state.prefer());
-    check!(state.set(&params(0, 3, 1), || false, &users).is_ok());
+    check!(w.set(&params(0, 3, 1), || false, &users).is_ok());
     check!(state.napi_budget() == 3);
     check!(state.prefer());
 }
@@ -376,32 +404,34 @@ fn busy_clock_survives_wrap(_test: *mut kunit) {
 
 fn instances_with_params_are_counted_once(_test: *mut kunit) {
     let state = BusyPoll::new();
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
     let users = Counter::default();
     check!(!state.counted());
     // The budget alone does not turn busy polling on: not counted.
-    check!(state.set(&params(0, 16, 0), || false, &users).is_ok());
+    check!(w.set(&params(0, 16, 0), || false, &users).is_ok());
     check!(users.0.get() == 0 && !state.counted());
     // usecs does; each instance counts once however often it is set.
-    check!(state.set(&params(50, 0, 0), || false, &users).is_ok());
+    check!(w.set(&params(50, 0, 0), || false, &users).is_ok());
     check!(users.0.get() == 1 && state.counted());
-    check!(state.set(&params(7, 16, 1), || false, &users).is_ok());
+    check!(w.set(&params(7, 16, 1), || false, &users).is_ok());
     check!(users.0.get() == 1);
     // So does the preference alone.
-    check!(state.set(&params(0, 16, 1), || false, &users).is_ok());
+    check!(w.set(&params(0, 16, 1), || false, &users).is_ok());
     check!(users.0.get() == 1 && state.counted());
     // A refused set changes nothing, the count included.
-    check!(state.set(&params(0, 0, 2), || true, &users) == Err(EINVAL));
+    check!(w.set(&params(0, 0, 2), || true, &users) == Err(EINVAL));
     check!(users.0.get() == 1);
     // Neither: out of the count; again, and it does not count twice.
-    check!(state.set(&params(0, 64, 0), || false, &users).is_ok());
+    check!(w.set(&params(0, 64, 0), || false, &users).is_ok());
     check!(users.0.get() == 0 && !state.counted());
-    check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
+    check!(w.set(&params(0, 0, 0), || false, &users).is_ok());
     check!(users.0.get() == 0);
     // Freed with parameters: out of the count; freed without: nothing.
-    check!(state.set(&params(1, 1, 1), || false, &users).is_ok());
-    state.release(&users);
+    check!(w.set(&params(1, 1, 1), || false, &users).is_ok());
+    w.release(&users);
     check!(users.0.get() == 0 && !state.counted());
-    state.release(&users);
+    w.release(&users);
     check!(users.0.get() == 0);
 }
 
@@ -433,8 +463,9 @@ fn user_memory(test: *mut kunit, len: usize) -> Option<c_ulong> {
 /// The ioctl `cmd` as `ep_eventpoll_ioctl()` passes it on, with the user's
 /// `struct epoll_params` at `addr`.
 fn ioctl(bp: &mut bindings::ep_busy_poll, cmd: u32, addr: c_ulong) -> c_long {
-    // SAFETY: `bp` is a live, exclusively borrowed state; KUnit runs the case
-    // in a kthread that may sleep and, after `kunit_vm_mmap()`, has an mm.
+    // SAFETY: `bp` is a live, exclusively borrowed state, which stands for
+    // `ep->mtx` (no other set or get can run on it); KUnit runs the case in a
+    // kthread that may sleep and, after `kunit_vm_mmap()`, has an mm.
     unsafe {
         match cmd {
             rules::EPIOCSPARAMS => ep_busy_poll_set_params(bp, addr),
@@ -469,7 +500,8 @@ fn entry_points_set_get_and_count(test: *mut kunit) {
     // fdinfo's view.
     // SAFETY: All-zero is a valid `struct epoll_params`.
     let mut out: bindings::epoll_params = unsafe { core::mem::zeroed() };
-    // SAFETY: `bp` is live and `out` writable.
+    // SAFETY: `bp` is live, no set runs on it (as under `ep->mtx`), and
+    // `out` writable.
     unsafe { ep_busy_poll_params(&bp, &mut out) };
     check!(out.busy_poll_usecs == 200 && out.busy_poll_budget == 16);
     check!(out.prefer_busy_poll == 1 && out.__pad == 0);
@@ -531,6 +563,8 @@ fn entry_points_end_loops_on_the_clock(_test: *mut kunit) {
     let mut bp = c_state();
     // SAFETY: `bp` is a live state, only accessed through `BusyPoll`.
     let state = unsafe { BusyPoll::from_raw(&bp) };
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
     let users = Counter::default();
     check!(state
         .set(&params(1_000_000, 0, 0), || false, &users)
@@ -549,7 +583,7 @@ fn entry_points_end_loops_on_the_clock(_test: *mut kunit) {
     // A pending signal ends it before anything else.
     // SAFETY: `bp` is a live state.
     check!(unsafe { ep_busy_poll_loop_end(&bp, now, i64::MAX, true) });
-    state.release(&users);
+    w.release(&users);
     bp = c_state();
     // Without usecs the sysctl decides; at 0 (as at boot) every loop is over.
     if busy_poll::sysctl_busy_poll() == 0 {
@@ -573,6 +607,8 @@ fn entry_points_count_busy_polling(_test: *mut kunit) {
     let bp = c_state();
     // SAFETY: `bp` is a live state, only accessed through `BusyPoll`.
     let state = unsafe { BusyPoll::from_raw(&bp) };
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
     let users = Counter::default();
     check!(counts(&bp) == (0, 0, 0));
     // A loop on a NAPI ID no device has returns at once; C then finds no
@@ -589,7 +625,7 @@ fn entry_points_count_busy_polling(_test: *mut kunit) {
     // SAFETY: As above.
     unsafe { ep_busy_poll_suspend(&bp, u32::MAX) };
     check!(counts(&bp) == (1, 1, 0));
-    check!(state.set(&params(0, 0, 1), || false, &users).is_ok());
+    check!(w.set(&params(0, 0, 1), || false, &users).is_ok());
     // SAFETY: As above.
     unsafe {
         ep_busy_poll_suspend(&bp, 0);
@@ -600,9 +636,9 @@ fn entry_points_count_busy_polling(_test: *mut kunit) {
     unsafe { ep_busy_poll_suspend(&bp, u32::MAX) };
     check!(counts(&bp) == (1, 1, 1));
     // The parameters do not reset the counts.
-    check!(state.set(&params(0, 0, 0), || false, &users).is_ok());
+    check!(w.set(&params(0, 0, 0), || false, &users).is_ok());
     check!(counts(&bp) == (1, 1, 1));
-    state.release(&users);
+    w.release(&users);
 }
 
 /// One entry of the case table.
@@ -646,6 +682,27 @@ macro_rules! kunit_cases {
     };
 }
 
+fn a_full_count_leaves_the_instance_out(_test: *mut kunit) {
+    let state = BusyPoll::new();
+    // SAFETY: This case alone uses `state`, on one thread.
+    let w = unsafe { state.locked() };
+    let full = Full::default();
+    // The count is full: the instance stays out, and nothing is taken out
+    // later, by a set or the release, that was never counted.
+    check!(w.set(&params(50, 0, 0), || false, &full).is_ok());
+    check!(full.0.get() == 1 && !state.counted());
+    check!(w.get() == Params { usecs: 50, budget: 0, prefer: false });
+    check!(w.set(&params(0, 0, 0), || false, &full).is_ok());
+    w.release(&full);
+    check!(full.0.get() == 1);
+    // A later set, with room in the count, counts it.
+    let users = Counter::default();
+    check!(w.set(&params(0, 0, 1), || false, &users).is_ok());
+    check!(users.0.get() == 1 && state.counted());
+    w.release(&users);
+    check!(users.0.get() == 0 && !state.counted());
+}
+
 kunit_cases![
     ioctl_numbers_match_uapi,
     zero_params_are_valid,
@@ -668,6 +725,7 @@ kunit_cases![
     loop_ends_at_the_callers_deadline,
     busy_clock_survives_wrap,
     instances_with_params_are_counted_once,
+    a_full_count_leaves_the_instance_out,
     entry_points_set_get_and_count,
     entry_points_end_loops_on_the_clock,
     entry_points_count_busy_polling,

@@ -2,10 +2,7 @@
 
 //! The busy-poll state of one epoll instance.
 
-use core::sync::atomic::{
-    AtomicU16, AtomicU32, AtomicU8, AtomicUsize,
-    Ordering::{AcqRel, Acquire, Relaxed},
-};
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 use kernel::{bindings, error::Result, ffi::c_uint, jump_label::StaticKeyFalseDeferred};
 
@@ -16,54 +13,59 @@ use crate::rules::{self, EpollParams, Params};
 /// In the kernel it is the static key `ep_busy_poll_used`; KUnit counts with
 /// a plain counter instead.
 pub trait Users {
-    /// One more instance has such parameters.  May sleep.
-    fn inc(&self);
+    /// One more instance has such parameters; `false` when it could not be
+    /// counted (the count is full).  May sleep.
+    fn inc(&self) -> bool;
+
     /// One instance fewer has.  May sleep.
-    fn dec(&self);
+    ///
+    /// # Safety
+    ///
+    /// The call balances an earlier [`Users::inc`] that returned `true` and
+    /// that no other `dec` balanced.
+    unsafe fn dec(&self);
 }
 
 impl Users for StaticKeyFalseDeferred {
-    fn inc(&self) {
+    fn inc(&self) -> bool {
         StaticKeyFalseDeferred::inc(self)
     }
 
-    fn dec(&self) {
-        StaticKeyFalseDeferred::dec(self)
+    unsafe fn dec(&self) {
+        // SAFETY: The caller balances an `inc` that returned `true`, which
+        // for the key is `StaticKeyFalseDeferred::inc`'s.
+        unsafe { StaticKeyFalseDeferred::dec(self) }
     }
 }
-
-/// [`BusyPoll::users`]: the instance is counted in the users of the key.
-const COUNTED: u8 = 1;
-/// [`BusyPoll::users`]: a task is bringing the count up to date.
-const BUSY: u8 = 2;
-/// [`BusyPoll::users`]: the parameters changed since the count was last made.
-const DIRTY: u8 = 4;
 
 /// Busy-poll state of one epoll instance: the storage of `struct
 /// ep_busy_poll`.
 ///
-/// Each parameter is read and written on its own without locks, like
-/// `READ_ONCE()`/`WRITE_ONCE()` in C: relaxed atomics, so a reader never sees
-/// a torn value, though it may see one field old and another new while an
-/// `EPIOCSPARAMS` runs, as in C.
+/// Each parameter is an atomic of its own, read without locks like
+/// `READ_ONCE()` in C: the busy loop may see one field old and another new
+/// while an `EPIOCSPARAMS` runs.  The writers, and the readers that must see
+/// the three values of one call, hold the instance's `ep->mtx` and go
+/// through [`Locked`]: one set at a time stores its three values and brings
+/// the count up to date before the next one starts.
 ///
 /// All-zero bytes are the state of a new instance, so memory from `kzalloc()`
 /// is a valid `BusyPoll`.
 ///
 /// # Invariants
 ///
-/// While its parameters turn busy polling on (see
-/// [`Params::turn_busy_polling_on`]), the instance is counted once among the
-/// [`Users`] passed to [`BusyPoll::set`] (`COUNTED` is set in
-/// `users`), or a task that changed the parameters is about to count it.
+/// `counted` is `true` exactly while the instance is counted once among the
+/// [`Users`] (after an [`Users::inc`] that returned `true`); outside a
+/// [`Locked::set`], it is `true` if the parameters turn busy polling on (see
+/// [`Params::turn_busy_polling_on`]) and the count took it, `false` if they
+/// do not.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct BusyPoll {
     usecs: AtomicU32,
     budget: AtomicU16,
     prefer: AtomicU8,
-    /// `COUNTED`, `BUSY` and `DIRTY`.
-    users: AtomicU8,
+    /// Whether the instance is counted among the [`Users`].
+    counted: AtomicBool,
     /// Busy loops started.
     loops: AtomicUsize,
     /// Busy loops that ended without events.
@@ -71,6 +73,11 @@ pub struct BusyPoll {
     /// IRQ suspensions asked of the NAPI instance polled.
     irq_suspensions: AtomicUsize,
 }
+
+/// The state of an instance whose writers are serialized: its `ep->mtx` is
+/// held, or it is being freed.  Sets, consistent reads and the release go
+/// through it.
+pub struct Locked<'a>(&'a BusyPoll);
 
 /// What an instance's busy polling did since it was created, as
 /// `/proc/<pid>/fdinfo/<epfd>` shows it; each count wraps around.
@@ -117,14 +124,16 @@ impl BusyPoll {
             usecs: AtomicU32::new(0),
             budget: AtomicU16::new(0),
             prefer: AtomicU8::new(0),
-            users: AtomicU8::new(0),
+            counted: AtomicBool::new(false),
             loops: AtomicUsize::new(0),
             timeouts: AtomicUsize::new(0),
             irq_suspensions: AtomicUsize::new(0),
         }
     }
 
-    /// The current parameters.
+    /// The current parameters, each as the busy loop reads it: while an
+    /// `EPIOCSPARAMS` runs, one may be old and another new
+    /// ([`Locked::get`] is never).
     #[inline]
     pub fn get(&self) -> Params {
         Params {
@@ -134,85 +143,23 @@ impl BusyPoll {
         }
     }
 
-    /// `EPIOCSPARAMS`: validates `raw` and stores it; a rejected call changes
-    /// nothing.  `may_exceed_weight` is `capable(CAP_NET_ADMIN)`, asked only
-    /// when needed (see [`rules::validate`]).
+    /// The state with its writers serialized.
     ///
-    /// Then counts the instance among the users of `used` if its parameters
-    /// now turn busy polling on, or takes it out if they no longer do.  May
-    /// sleep.
+    /// # Safety
+    ///
+    /// While the returned value lives, no other [`Locked`] of this instance
+    /// does: the caller holds the instance's `ep->mtx`, or frees the instance
+    /// (no ioctl can run on it any more), or is the only user of the state (a
+    /// test's).
     #[inline]
-    pub fn set(
-        &self,
-        raw: &EpollParams,
-        may_exceed_weight: impl FnOnce() -> bool,
-        used: &impl Users,
-    ) -> Result {
-        let params = rules::validate(raw, may_exceed_weight)?;
-        self.usecs.store(params.usecs, Relaxed);
-        self.budget.store(params.budget, Relaxed);
-        self.prefer.store(u8::from(params.prefer), Relaxed);
-        // Ask for a recount (`DIRTY`).  Nothing more to do when another task
-        // is counting (it will see `DIRTY` and our parameters: `AcqRel`), or
-        // when the count already matches what we stored, the usual case.
-        let users = self.users.fetch_or(DIRTY, AcqRel);
-        if users & BUSY == 0 && (users & COUNTED != 0) != params.turn_busy_polling_on() {
-            self.count(used);
-        }
-        Ok(())
-    }
-
-    /// Brings the instance's place among the users of `used` up to date with
-    /// its parameters, after [`BusyPoll::set`] left `DIRTY`.
-    ///
-    /// Concurrent `EPIOCSPARAMS` calls on one instance are allowed, so the
-    /// count is kept by one task at a time (`BUSY`); another that changes the
-    /// parameters meanwhile leaves `DIRTY` and returns, and the counting task
-    /// looks again.  No task waits for another, and the last parameters stored
-    /// are the ones counted.
-    #[cold]
-    #[inline(never)]
-    fn count(&self, used: &impl Users) {
-        // `AcqRel` here and in the loop: the counting task sees the
-        // parameters of every task that left `DIRTY`.
-        if self.users.fetch_or(BUSY, Acquire) & BUSY != 0 {
-            return;
-        }
-        loop {
-            let users = self.users.fetch_and(!DIRTY, AcqRel);
-            let counted = users & COUNTED != 0;
-            let wanted = self.get().turn_busy_polling_on();
-            if wanted && !counted {
-                used.inc();
-                self.users.fetch_or(COUNTED, Relaxed);
-            } else if !wanted && counted {
-                self.users.fetch_and(!COUNTED, Relaxed);
-                used.dec();
-            }
-            let users = self.users.load(Acquire);
-            if users & DIRTY == 0
-                && self
-                    .users
-                    .compare_exchange(users, users & !BUSY, AcqRel, Acquire)
-                    .is_ok()
-            {
-                return;
-            }
-        }
-    }
-
-    /// The instance is going away: takes it out of the users of `used`.  No
-    /// `EPIOCSPARAMS` can run on it any more.  May sleep.
-    pub fn release(&self, used: &impl Users) {
-        if self.users.swap(0, Relaxed) & COUNTED != 0 {
-            used.dec();
-        }
+    pub unsafe fn locked(&self) -> Locked<'_> {
+        Locked(self)
     }
 
     /// Whether the instance is counted among the [`Users`].
     #[inline]
     pub fn counted(&self) -> bool {
-        self.users.load(Relaxed) & COUNTED != 0
+        self.counted.load(Relaxed)
     }
 
     /// Whether this instance busy polls; see [`rules::busy_loop_on`].
@@ -274,6 +221,62 @@ impl BusyPoll {
             loops: self.loops.load(Relaxed),
             timeouts: self.timeouts.load(Relaxed),
             irq_suspensions: self.irq_suspensions.load(Relaxed),
+        }
+    }
+}
+
+impl Locked<'_> {
+    /// The current parameters, all three from one `EPIOCSPARAMS`: no set
+    /// runs meanwhile.
+    #[inline]
+    pub fn get(&self) -> Params {
+        self.0.get()
+    }
+
+    /// `EPIOCSPARAMS`: validates `raw` and stores it; a rejected call changes
+    /// nothing.  `may_exceed_weight` is `capable(CAP_NET_ADMIN)`, asked only
+    /// when needed (see [`rules::validate`]).
+    ///
+    /// Then counts the instance among the users of `used` if its parameters
+    /// now turn busy polling on, or takes it out if they no longer do, before
+    /// the next set can start.  May sleep.
+    #[inline]
+    pub fn set(
+        &self,
+        raw: &EpollParams,
+        may_exceed_weight: impl FnOnce() -> bool,
+        used: &impl Users,
+    ) -> Result {
+        let state = self.0;
+        let params = rules::validate(raw, may_exceed_weight)?;
+        state.usecs.store(params.usecs, Relaxed);
+        state.budget.store(params.budget, Relaxed);
+        state.prefer.store(u8::from(params.prefer), Relaxed);
+        let counted = state.counted.load(Relaxed);
+        let wanted = params.turn_busy_polling_on();
+        if wanted && !counted {
+            // A full count (`INT_MAX` instances) leaves the instance out, to
+            // be counted by a later set: the key is never unbalanced.
+            if used.inc() {
+                state.counted.store(true, Relaxed);
+            }
+        } else if !wanted && counted {
+            state.counted.store(false, Relaxed);
+            // SAFETY: `counted` was `true`: the instance was counted by an
+            // `inc` that returned `true`, and no `dec` balanced it since
+            // (`counted` goes `false` only here and in `release`, and
+            // `Locked` serializes both).
+            unsafe { used.dec() };
+        }
+        Ok(())
+    }
+
+    /// The instance is going away: takes it out of the users of `used`.
+    /// May sleep.
+    pub fn release(&self, used: &impl Users) {
+        if self.0.counted.swap(false, Relaxed) {
+            // SAFETY: As in `set`: `counted` was `true`, and is `false` now.
+            unsafe { used.dec() };
         }
     }
 }

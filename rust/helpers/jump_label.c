@@ -2,9 +2,9 @@
 
 #include <linux/jump_label_ratelimit.h>
 
-void rust_helper_static_branch_deferred_inc(struct static_key_false_deferred *key)
+bool rust_helper_static_branch_deferred_inc(struct static_key_false_deferred *key)
 {
-	static_branch_deferred_inc(key);
+	return static_branch_deferred_inc(key);
 }
 
 void rust_helper_static_branch_slow_dec_deferred(struct static_key_false_deferred *key)

@@ -50,25 +50,36 @@ impl StaticKeyFalseDeferred {
     /// Adds a user; the first one turns the key on, at once:
     /// `static_branch_deferred_inc()`.
     ///
+    /// Returns whether the user was added: `false` only when the count is
+    /// at `INT_MAX` (or the key was disabled for good), and then the key is
+    /// as it was.  Only a `true` may be balanced by
+    /// [`StaticKeyFalseDeferred::dec`].
+    ///
     /// May sleep (the branch sites are patched under `cpus_read_lock()`):
     /// call it from process context only.
     #[inline]
-    pub fn inc(&self) {
+    #[must_use]
+    pub fn inc(&self) -> bool {
         // SAFETY: `self.0` is a live static key (invariant of `from_raw`);
         // the caller is in process context as documented.
-        unsafe { bindings::static_branch_deferred_inc(self.0.get()) };
+        unsafe { bindings::static_branch_deferred_inc(self.0.get()) }
     }
 
     /// Drops a user added with [`StaticKeyFalseDeferred::inc`]; after the last
     /// one the key goes off once the rate limit has passed:
-    /// `static_branch_slow_dec_deferred()`.
-    ///
-    /// Each call must balance an earlier [`StaticKeyFalseDeferred::inc`] (C
-    /// warns about an unbalanced one).  May sleep, as
+    /// `static_branch_slow_dec_deferred()`.  May sleep, as
     /// [`StaticKeyFalseDeferred::inc`].
+    ///
+    /// # Safety
+    ///
+    /// The call balances an earlier [`StaticKeyFalseDeferred::inc`] of this
+    /// key that returned `true` and that no other `dec` balanced.  An
+    /// unbalanced one would turn the key off under the code of another user
+    /// that relies on it being on (C warns once the count goes negative).
     #[inline]
-    pub fn dec(&self) {
-        // SAFETY: As in `inc`.
+    pub unsafe fn dec(&self) {
+        // SAFETY: `self.0` is a live static key (invariant of `from_raw`),
+        // and the caller balances an `inc`.
         unsafe { bindings::static_branch_slow_dec_deferred(self.0.get()) };
     }
 

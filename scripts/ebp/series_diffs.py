@@ -313,6 +313,20 @@ STEPS = {
             Absent('napi-set'),
         ],
     },
+    # The ioctls under ep->mtx (C variant).
+    'eventpoll-params-under-mtx': {
+        'fs/eventpoll.c': [
+            Drop('\t\t/*\n\t\t * One set at a time, and gets under the same lock: a get sees\n'
+                 '\t\t * the three values of one set, never a mix of two.  The busy\n'
+                 '\t\t * loop reads them without it.\n\t\t */\n\t\tmutex_lock(&ep->mtx);\n'),
+            Sub('epoll_params.prefer_busy_poll);\n\t\tmutex_unlock(&ep->mtx);\n\t\treturn 0;\n',
+                'epoll_params.prefer_busy_poll);\n\t\treturn 0;\n'),
+            Sub('\t\tmemset(&epoll_params, 0, sizeof(epoll_params));\n\t\tmutex_lock(&ep->mtx);\n',
+                '\t\tmemset(&epoll_params, 0, sizeof(epoll_params));\n'),
+            Sub('READ_ONCE(ep->prefer_busy_poll);\n\t\tmutex_unlock(&ep->mtx);\n\t\tif (copy_to_user',
+                'READ_ONCE(ep->prefer_busy_poll);\n\t\tif (copy_to_user'),
+        ],
+    },
     # The 6.13 on-rule: prefer_busy_poll turns busy polling on.
     'eventpoll-prefer-busy-poll': {
         'fs/eventpoll.c': [

@@ -3,7 +3,8 @@
  * Concurrency: threads racing EPIOCSPARAMS, EPIOCGPARAMS, epoll_wait() and
  * close() on the same instances for a few seconds (EPOLL_BP_RACE_SECS,
  * default 3).  Every field read must be one of the values written for it,
- * the pad always zero, and nothing may fail but with the errno it should.
+ * the pad always zero, and nothing may fail but with the errno it should;
+ * and every read must be the whole of one set, never a mix of two.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -175,6 +176,83 @@ TEST(set_get_wait_close_race)
 	EXPECT_LT(1000, atomic_load(&r.sets));
 	EXPECT_LT(1000, atomic_load(&r.gets));
 	close(efd);
+	close(r.ep);
+}
+
+/*
+ * Whole calls: setters store one of four parameter sets, each field of
+ * which no other set has (prefer aside), while getters read them back; a
+ * read that combines fields of two sets is a mix nobody stored.
+ */
+static const struct epoll_params whole[] = {
+	{ .busy_poll_usecs = 0, .busy_poll_budget = 0, .prefer_busy_poll = 0 },
+	{ .busy_poll_usecs = 100, .busy_poll_budget = 8, .prefer_busy_poll = 1 },
+	{ .busy_poll_usecs = 200000, .busy_poll_budget = 64, .prefer_busy_poll = 0 },
+	{ .busy_poll_usecs = EP_S32_MAX, .busy_poll_budget = 16, .prefer_busy_poll = 1 },
+};
+
+static void *whole_setter(void *arg)
+{
+	struct race *r = arg;
+	unsigned int seed = (unsigned int)(uintptr_t)&seed;
+
+	while (!atomic_load(&r->stop)) {
+		const struct epoll_params *p = &whole[next_rand(&seed) % 4];
+
+		if (ep_set(r->ep, p->busy_poll_usecs, p->busy_poll_budget,
+			   p->prefer_busy_poll, 0))
+			atomic_fetch_add(&r->bad_errno, 1);
+		atomic_fetch_add(&r->sets, 1);
+	}
+	return NULL;
+}
+
+static void *whole_getter(void *arg)
+{
+	struct race *r = arg;
+	struct epoll_params p;
+	int i, found;
+
+	while (!atomic_load(&r->stop)) {
+		if (ep_get(r->ep, &p)) {
+			atomic_fetch_add(&r->bad_errno, 1);
+			continue;
+		}
+		for (i = 0, found = 0; i < 4; i++)
+			found |= ep_packed(&p) == ep_packed(&whole[i]);
+		if (!found)
+			atomic_fetch_add(&r->torn, 1);
+		atomic_fetch_add(&r->gets, 1);
+	}
+	return NULL;
+}
+
+TEST(sets_and_gets_are_whole_calls)
+{
+	void *(*const roles[])(void *) = {
+		whole_setter, whole_setter, whole_setter, whole_getter, whole_getter,
+	};
+	pthread_t threads[ARRAY_SIZE(roles)];
+	struct race r = { 0 };
+	int i, n = ARRAY_SIZE(roles);
+
+	r.ep = epoll_create1(0);
+	ASSERT_LE(0, r.ep);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, roles[i], &r));
+	sleep(race_secs());
+	atomic_store(&r.stop, 1);
+	for (i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+
+	ksft_print_msg("%d s: %lu sets, %lu gets, %lu mixes\n", race_secs(),
+		       atomic_load(&r.sets), atomic_load(&r.gets),
+		       atomic_load(&r.torn));
+	EXPECT_EQ(0, atomic_load(&r.torn))
+		TH_LOG("EPIOCGPARAMS returned fields of two different sets");
+	EXPECT_EQ(0, atomic_load(&r.bad_errno));
+	EXPECT_LT(1000, atomic_load(&r.sets));
+	EXPECT_LT(1000, atomic_load(&r.gets));
 	close(r.ep);
 }
 
