@@ -566,9 +566,7 @@ fn entry_points_end_loops_on_the_clock(_test: *mut kunit) {
     // SAFETY: This case alone uses `state`, on one thread.
     let w = unsafe { state.locked() };
     let users = Counter::default();
-    check!(state
-        .set(&params(1_000_000, 0, 0), || false, &users)
-        .is_ok());
+    check!(w.set(&params(1_000_000, 0, 0), || false, &users).is_ok());
     let now = busy_poll::busy_loop_current_time();
     // SAFETY: `bp` is a live state.
     let loop_end = |start, deadline| unsafe { ep_busy_poll_loop_end(&bp, start, deadline, false) };
@@ -691,7 +689,14 @@ fn a_full_count_leaves_the_instance_out(_test: *mut kunit) {
     // later, by a set or the release, that was never counted.
     check!(w.set(&params(50, 0, 0), || false, &full).is_ok());
     check!(full.0.get() == 1 && !state.counted());
-    check!(w.get() == Params { usecs: 50, budget: 0, prefer: false });
+    check!(
+        w.get()
+            == Params {
+                usecs: 50,
+                budget: 0,
+                prefer: false
+            }
+    );
     check!(w.set(&params(0, 0, 0), || false, &full).is_ok());
     w.release(&full);
     check!(full.0.get() == 1);

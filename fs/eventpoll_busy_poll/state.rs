@@ -2,7 +2,9 @@
 
 //! The busy-poll state of one epoll instance.
 
-use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicU16, AtomicU32, AtomicU8, AtomicUsize, Ordering::Relaxed,
+};
 
 use kernel::{bindings, error::Result, ffi::c_uint, jump_label::StaticKeyFalseDeferred};
 
