@@ -18,8 +18,8 @@
 //! from the paths every epoll user takes (the wakeup callback, `epoll_wait()`,
 //! `epoll_ctl()`) only while the static key `ep_busy_poll_used` is on, or
 //! `net.core.busy_poll` is.  The key is counted here: on while the
-//! parameters of any instance turn busy polling on ([`BusyPoll::set`],
-//! [`ep_busy_poll_release`]).
+//! parameters of any instance turn busy polling on ([`state::Locked::set`],
+//! under the instance's `ep->mtx`, and [`ep_busy_poll_release`]).
 //!
 //! An instance that prefers busy polling also suspends the interrupts of the
 //! NAPI instance it polls while it keeps finding events (Linux 6.13's IRQ
