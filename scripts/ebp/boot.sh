@@ -9,7 +9,9 @@
 # is TCG with -icount shift=0: one CPU thread, and the guest's clock counts
 # one nanosecond per instruction executed (make bench counts with it).
 # EBP_IMAGE=bzImage boots that kernel instead of the VARIANT's build (to
-# compare with a kernel kept from before a change).
+# compare with a kernel kept from before a change).  EBP_VIRTIO=1 gives
+# the guest two virtio-net ports joined by a QEMU hub, as vng --network
+# loop does, and the test job then runs epoll_bp_virtio too.
 . "$(dirname "$0")/common.sh"
 
 variant=$1 job=$2 log=$3
@@ -23,13 +25,18 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run
 # qemu_boot ACCEL SECONDS LOG: one boot, console to LOG.  A guest that
 # printed EBP-DONE but did not power off within 10 s is stopped.
 qemu_boot() {
-	local accel=(-accel tcg,thread=multi -cpu max) pid waited=0
+	local accel=(-accel tcg,thread=multi -cpu max) pid waited=0 net=() append=
+	if [ -n "${EBP_VIRTIO:-}" ]; then
+		net=(-netdev hubport,id=p0,hubid=0 -device virtio-net-pci,netdev=p0
+			-netdev hubport,id=p1,hubid=0 -device virtio-net-pci,netdev=p1)
+		append=" ebp.virtio=1"
+	fi
 	[ "$1" = kvm ] && accel=(-accel kvm -cpu host)
 	[ "$1" = icount ] && accel=(-accel tcg -icount shift=0,sleep=on -cpu max)
 	timeout -k 5 "$2" qemu-system-x86_64 "${accel[@]}" \
-		-m 1G -smp 2 -nographic -no-reboot \
+		-m 1G -smp 2 -nographic -no-reboot "${net[@]}" \
 		-kernel "$image" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 ebp.job=$job ebp.accel=$1 ${EBP_APPEND:-}" \
+		-append "console=ttyS0 panic=-1 ebp.job=$job ebp.accel=$1 ${EBP_APPEND:-}$append" \
 		</dev/null >"$3" 2>&1 &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do

@@ -63,6 +63,13 @@ test)
 	else
 		cp /etc/ebp-tests /tmp/ebp-tests
 	fi
+	# ebp.virtio=1: the guest has two virtio-net ports (EBP_VIRTIO=1 on
+	# the host, make test-debug): IRQ suspension and device removal on
+	# them, under the debug kernel's checkers.
+	if grep -q 'ebp\.virtio=1' /proc/cmdline &&
+		{ [ -z "$only" ] || [ "$only" = selftest:epoll_bp_virtio ]; }; then
+		echo "selftest:epoll_bp_virtio /bin/epoll_bp_virtio" >>/tmp/ebp-tests
+	fi
 	# The host checks that every planned program reported back.
 	echo "EBP-PLAN $(cut -d' ' -f1 /tmp/ebp-tests | tr '\n' ' ')demo$leakcheck"
 	accel=$(sed -n 's/.*ebp\.accel=\([a-z]*\).*/\1/p' /proc/cmdline)

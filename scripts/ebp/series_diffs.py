@@ -266,7 +266,11 @@ STEPS = {
         ],
         'net/core/dev.c': [
             DropC(func('napi_suspend_irqs')),
+            DropC(func('napi_disabled')),
             DropC(func('napi_resume_irqs')),
+            Drop('\t/*\n\t * The instance is disabled, so napi_suspend_irqs() no longer arms its\n'
+                 '\t * timer; cancel anything armed before, as the driver may free it next.\n'
+                 '\t */\n\thrtimer_cancel(&napi->timer);\n'),
             # netif_napi_add_weight()
             Drop('\tnapi_set_irq_suspend_timeout(napi, 0);\n'),
             Absent('irq_suspend', 'suspend_irqs', 'resume_irqs'),

@@ -40,6 +40,10 @@
  * them must be in the socket (the server waits for them with poll(),
  * which does not busy poll) and get their answers.
  *
+ * device_removed_while_an_instance_suspends: no NAPI timer outlives its
+ * NAPI when the server port goes down and its PCI device is removed while
+ * an instance keeps suspending the port's interrupts (see the test).
+ *
  * Every answer must match its request and none may be lost.  Needs root,
  * two CPUs, two virtio-net ports that are down, with MSI-X vectors of
  * their own (CONFIG_PCI_MSI), and napi-set with irq-suspend-timeout;
@@ -1130,6 +1134,190 @@ TEST_F_TIMEOUT(virtio, interrupts_come_back_after_the_timeout, 60)
 	EXPECT_EQ(c.seq, s.received);
 	EXPECT_EQ(0, s.bad);
 	EXPECT_EQ(0, s.err);
+}
+
+/* NAPI watchdog timers pending on any CPU, from /proc/timer_list. */
+static int napi_timers(void)
+{
+	FILE *f = fopen("/proc/timer_list", "r");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		n += !!strstr(line, "napi_watchdog");
+	fclose(f);
+	return n;
+}
+
+/* The kernel log from now on: an fd of /dev/kmsg at its end. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* The first record since kmsg_open() that says the kernel went wrong. */
+static int kmsg_trouble(int fd, char *buf, size_t len)
+{
+	static const char *const marks[] = {
+		"ODEBUG", "BUG:", "WARNING:", "general protection", "Oops",
+		"KASAN", "UBSAN",
+	};
+	ssize_t n;
+	size_t i;
+
+	while ((n = read(fd, buf, len - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n < 0)
+			continue;	/* records were overwritten: go on */
+		buf[n] = 0;
+		for (i = 0; i < ARRAY_SIZE(marks); i++)
+			if (strstr(buf, marks[i]))
+				return 1;
+	}
+	return 0;
+}
+
+/* Takes port @i's link down, in its netns. */
+static int port_down(struct pair *p, int i)
+{
+	struct ifreq ifr = { 0 };
+	int s, ret = 0;
+
+	if (setns(p->port[i].ns, CLONE_NEWNET))
+		return -errno;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", p->port[i].name);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr))
+		ret = -errno;
+	ifr.ifr_flags &= ~IFF_UP;
+	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr))
+		ret = -errno;
+	if (s >= 0)
+		close(s);
+	if (setns(p->init_ns, CLONE_NEWNET) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* Writes "1" to @what (e.g. "remove") of the PCI device behind @virtio. */
+static int virtio_pci_write(const char *virtio, const char *what)
+{
+	char path[PATH_MAX], dev[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s", virtio);
+	if (!realpath(path, dev))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/%s", dirname(dev), what);
+	return ep_write_file(path, "1");
+}
+
+struct deliverer {
+	int ep, efd;
+	atomic_bool stop;
+	atomic_long deliveries;
+};
+
+/* Delivers eventfd events in a tight loop: each delivery suspends IRQs. */
+static void *deliver(void *arg)
+{
+	struct deliverer *d = arg;
+	struct epoll_event ev[2];
+	eventfd_t v;
+
+	while (!atomic_load(&d->stop)) {
+		eventfd_write(d->efd, 1);
+		if (epoll_wait(d->ep, ev, 2, 0) > 0)
+			atomic_fetch_add(&d->deliveries, 1);
+		eventfd_read(d->efd, &v);
+	}
+	return NULL;
+}
+
+#define REMOVE_SUSPEND_NS 3000000000LL	/* irq-suspend-timeout: 3 s */
+
+/*
+ * device_removed_while_an_instance_suspends: an instance that prefers busy
+ * polling learns the server NAPI's ID from a request, then delivers eventfd
+ * events in a tight loop, each delivery suspending that NAPI's interrupts
+ * (irq-suspend-timeout 3 s), while the port goes down and, 1.5 s later,
+ * its PCI device is removed.  virtio-net keeps a NAPI findable by ID while
+ * its link is down, so napi_suspend_irqs() must not arm the timer of a
+ * disabled NAPI: once the link is down, and again once the device is gone,
+ * no NAPI watchdog may be pending (/proc/timer_list), and the kernel log
+ * shows nothing wrong.  Re-arming it after napi_disable() left a timer
+ * that fired in freed memory 3 s after the removal.  The device then comes
+ * back (PCI rescan).  Last in this file: it takes the server port away.
+ */
+TEST_F_TIMEOUT(virtio, device_removed_while_an_instance_suspends, 60)
+{
+	struct pair *p = &self->p;
+	struct deliverer d = { .ep = -1, .efd = -1 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int kmsg, down_timers, gone_timers, trouble, i;
+	struct ep_counters c;
+	struct msg req;
+	pthread_t t;
+	char buf[1024];
+
+	ASSERT_EQ(0, napi_set(p, 0, 0, REMOVE_SUSPEND_NS));
+	d.ep = epoll_create1(0);
+	d.efd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, d.ep);
+	ASSERT_LE(0, d.efd);
+	ASSERT_EQ(0, ep_set(d.ep, 0, BUDGET, 1, 0));
+	ASSERT_EQ(0, epoll_ctl(d.ep, EPOLL_CTL_ADD, p->port[SERVER].sock, &ev));
+	/* A request gives the instance the server NAPI's ID. */
+	fill(&req, REQ_MAGIC, 1, 0);
+	ASSERT_EQ(0, nsim_send(p->port[CLIENT].sock, SERVER + 1, UDP_PORT, &req, sizeof(req)));
+	ASSERT_EQ(1, epoll_wait(d.ep, &ev, 1, REPLY_TIMEOUT_MS));
+	ASSERT_LT(0, recv(p->port[SERVER].sock, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, ep_counters(d.ep, &c));
+	ASSERT_EQ(p->napi, c.napi_id) TH_LOG("the instance must busy poll the server's NAPI");
+	ev.events = EPOLLIN;
+	ASSERT_EQ(0, epoll_ctl(d.ep, EPOLL_CTL_ADD, d.efd, &ev));
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, deliver, &d));
+	usleep(200000);
+	ASSERT_EQ(0, port_down(p, SERVER));
+	usleep(1500000);
+	down_timers = napi_timers();
+	ASSERT_EQ(0, virtio_pci_write(p->port[SERVER].virtio, "remove"))
+		TH_LOG("removing the server port's PCI device");
+	/* It is gone: nothing of it to restore. */
+	p->napi = 0;
+	p->moved[SERVER] = 0;
+	p->port[SERVER].saved_affinity[0] = 0;
+	usleep(500000);
+	atomic_store(&d.stop, 1);
+	pthread_join(t, NULL);
+	gone_timers = napi_timers();
+	/* Past the 3 s a timer armed before the removal would run for. */
+	usleep(REMOVE_SUSPEND_NS / 1000 + 500000);
+	trouble = kmsg_trouble(kmsg, buf, sizeof(buf));
+	ksft_print_msg("%ld deliveries; NAPI watchdogs pending: %d with the link down, %d after the removal%s%s\n",
+		       atomic_load(&d.deliveries), down_timers, gone_timers,
+		       trouble ? "; kernel log: " : "", trouble ? buf : "");
+	close(kmsg);
+	close(d.efd);
+	close(d.ep);
+	ASSERT_EQ(0, ep_write_file("/sys/bus/pci/rescan", "1"));
+	for (i = 0; i < 50 && virtio_net_devices() < 2; i++)
+		usleep(100000);
+
+	EXPECT_LT(1000, atomic_load(&d.deliveries));
+	EXPECT_EQ(0, down_timers)
+		TH_LOG("a disabled NAPI's timer was armed (napi_suspend_irqs() after napi_disable())");
+	EXPECT_EQ(0, gone_timers)
+		TH_LOG("a removed device's NAPI timer is still pending");
+	EXPECT_EQ(0, trouble) TH_LOG("the kernel log: %s", buf);
+	EXPECT_EQ(2, virtio_net_devices()) TH_LOG("the device must come back on a PCI rescan");
 }
 
 TEST_HARNESS_MAIN
