@@ -12,7 +12,9 @@
  * and long, left out, no or an unknown ID; and read them back), make
  * instances that prefer busy polling and suspend the NAPI's IRQs (epoll_wait
  * delivering a datagram), resume them (a busy loop finding nothing), close
- * them while suspended or keep them open; meanwhile a churn thread restarts
+ * them while suspended or keep them open, and signal themselves in the
+ * middle of a long busy-polling wait (busy_poll_usecs 5 s), which must end
+ * with EINTR at once; meanwhile a churn thread restarts
  * the port or deletes and re-creates the device (its NAPIs come back with
  * new IDs) every CHURN_MIN_MS..+CHURN_SPAN_MS.  Test 2 then checks that
  * traffic still flows: datagrams to a plain instance and to a preferring
@@ -74,6 +76,8 @@
 #define SETTLE_MS 10000		/* traffic passes again this soon after a churn */
 #define FINAL_ROUNDS 5
 #define FINAL_BOUND_MS 2000
+#define SIGNAL_USECS 5000000	/* signal_op()'s busy-poll time: 5 s */
+#define SIGNAL_BOUND_MS 2000	/* its wait must end this soon after the signal */
 
 struct slot {
 	int fd;			/* SLOT_FD_BASE + index */
@@ -107,6 +111,7 @@ static int ifindex0, ifindex1;	/* the two ports */
 static struct sockaddr mac1;	/* side 1's port's address, kept across re-creation */
 static int nthreads = 8;
 static atomic_ulong restarts, recreations, suspensions, lost, napi_sets;
+static atomic_ulong signalled, signal_max_ms;
 static long long settle_us, settle_max_us;	/* the churn thread's */
 
 /* Pointer kinds, and whether the kernel can read or write through them. */
@@ -702,6 +707,86 @@ static void suspend_op(struct thread *t)
 	t->parked[t->nparked++] = fd;
 }
 
+static void on_signal(int sig)
+{
+}
+
+static long long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A signal in the middle of a busy-polling wait: an instance with a 5 s
+ * busy-poll time learns the NAPI ID of the thread's own socket, then waits
+ * for ever on it while a timer sends the thread SIGUSR1 after 0-20 ms.  The
+ * wait must end with EINTR within SIGNAL_BOUND_MS of the signal.
+ */
+static void signal_op(struct thread *t)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_THREAD_ID,
+		.sigev_signo = SIGUSR1,
+	};
+	struct itimerspec its = { 0 };
+	unsigned long gen = atomic_load(&napi_gen);
+	int fd, s = own_rx[t->index], n, err;
+	long long fired, took;
+	timer_t timer;
+	char buf[8];
+
+	if (gen & 1) {
+		sched_yield();
+		return;
+	}
+	fd = epoll_create1(0);
+	t->calls += 6;
+	if (fd < 0 || ep_set(fd, SIGNAL_USECS, 8, 0, 0) ||
+	    epoll_ctl(fd, EPOLL_CTL_ADD, s, &ev)) {
+		report("thread %d: a busy-polling instance: %s", t->index, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	/* A datagram gives the instance the NAPI ID; lost ones are churn's. */
+	nsim_send(tx, 2, OWN_PORT + t->index, "g", 1);
+	n = epoll_wait(fd, &ev, 1, FINAL_BOUND_MS);
+	while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	sev._sigev_un._tid = gettid();	/* sigev_notify_thread_id */
+	its.it_value.tv_nsec = 1000000L * below(t, 21) + 1;
+	if (n != 1 || timer_create(CLOCK_MONOTONIC, &sev, &timer)) {
+		close(fd);
+		return;
+	}
+	fired = ms_now() + its.it_value.tv_nsec / 1000000;
+	timer_settime(timer, 0, &its, NULL);
+	n = epoll_wait(fd, &ev, 1, -1);
+	err = errno;
+	took = ms_now() - fired;
+	timer_delete(timer);
+	if (n < 0 && err == EINTR) {
+		unsigned long max = atomic_load(&signal_max_ms);
+
+		atomic_fetch_add(&signalled, 1);
+		while (took > 0 && (unsigned long)took > max &&
+		       !atomic_compare_exchange_weak(&signal_max_ms, &max, took))
+			;
+		if (took > SIGNAL_BOUND_MS)
+			report("thread %d: EINTR %lld ms after the signal, in a busy-polling wait",
+			       t->index, took);
+	} else if (n < 0) {
+		report("thread %d: a busy-polling wait: %s", t->index, strerror(err));
+	}
+	while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+}
+
 static void *fuzz_thread(void *arg)
 {
 	struct thread *t = arg;
@@ -717,7 +802,7 @@ static void *fuzz_thread(void *arg)
 		s = &slots[below(t, NSLOTS)];
 		op = below(t, 100);
 		/* Without netdevsim, the NAPI operations are plain waits. */
-		if (!have_nsim && op >= 87 && op < 98)
+		if (!have_nsim && op >= 87 && op < 99)
 			op = 70;
 		if (op < 26)
 			shared_ioctl(t, s);
@@ -737,6 +822,8 @@ static void *fuzz_thread(void *arg)
 			napi_get_op(t);
 		else if (op < 98)
 			suspend_op(t);
+		else if (op < 99)
+			signal_op(t);
 		else
 			sched_yield();
 	}
@@ -1172,6 +1259,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* signal_op(): SIGUSR1 interrupts a wait (no SA_RESTART). */
+	sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_signal }, NULL);
 	printf("TAP version 13\n1..2\n");
 	printf("# %d threads for %d s, seed %llu (-s to repeat)\n", nthreads,
 	       secs, (unsigned long long)seed);
@@ -1243,6 +1332,8 @@ int main(int argc, char **argv)
 		       i ? settle_us / i / 1000 : 0, settle_max_us / 1000);
 		printf("# %lu deliveries to preferring instances, %lu datagrams lost in churn\n",
 		       atomic_load(&suspensions), atomic_load(&lost));
+		printf("# %lu busy-polling waits ended by a signal, %lu ms after it at most\n",
+		       atomic_load(&signalled), atomic_load(&signal_max_ms));
 	}
 	if (atomic_load(&reports) || found)
 		printf("not ok 1 fuzz\n");
