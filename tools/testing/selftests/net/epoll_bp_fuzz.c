@@ -77,7 +77,7 @@
 #define FINAL_ROUNDS 5
 #define FINAL_BOUND_MS 2000
 #define SIGNAL_USECS 5000000	/* signal_op()'s busy-poll time: 5 s */
-#define SIGNAL_BOUND_MS 2000	/* its wait must end this soon after the signal */
+#define SIGNAL_BOUND_MS 250	/* its wait must end this soon after the signal */
 
 struct slot {
 	int fd;			/* SLOT_FD_BASE + index */
