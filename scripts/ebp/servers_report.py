@@ -53,6 +53,12 @@ SNAP = ['t_us', 'cpu_ticks', 'by_ticks', 'irq_rx', 'irq_all', 'softirq_cpu1',
 # trickle alone.)
 MISSED_FRACTION = 1 / 3
 
+# An open-loop generator that falls behind its schedule (its send lag)
+# delays requests by itself: a cell whose median send-lag p99 is above this
+# fraction of its median p50 latency measured the generator as much as the
+# server.  It stays in the tables, flagged, and out of every verdict.
+LAG_FRACTION = 0.10
+
 # The rules the hypotheses are judged by.
 H1_P99_FACTOR = 2.0      # suspend's p99 at most this times busy's ...
 H1_CPU_FRACTION = 0.75   # ... at most this fraction of busy's CPU
@@ -249,8 +255,21 @@ def aggregate(boots):
     for key, ms in groups.items():
         agg = {k: median_or_none([m[k] for m in ms]) for k in ms[0]}
         agg['n'] = len(ms)
+        agg['lagged'] = lagged(agg)
         out[key] = agg
     return out
+
+
+def lagged(m):
+    """Whether the generator's send-lag p99 is above LAG_FRACTION of the
+    cell's p50 latency (unknown lag: not flagged)."""
+    lag, p50 = m.get('send_lag_p99'), m.get('p50')
+    return lag is not None and p50 is not None and lag > LAG_FRACTION * p50
+
+
+def unlagged(agg):
+    """The cells the verdicts may use: those not flagged by lagged()."""
+    return {k: m for k, m in agg.items() if not m.get('lagged')}
 
 
 def ranks(xs):
@@ -510,7 +529,18 @@ def same_shape(agg, server, path, load):
 
 
 def judge_all(agg):
-    return [judge_h1(agg), judge_h2(agg), judge_h3(agg), judge_h4(agg)]
+    """The four hypotheses on the cells whose generator kept its schedule;
+    a hypothesis left without a case for that is not resolved."""
+    use = unlagged(agg)
+    left_out = len(agg) - len(use)
+    verdicts = [judge_h1(use), judge_h2(use), judge_h3(use), judge_h4(use)]
+    for v in verdicts:
+        if left_out:
+            v.notes.append(f'{left_out} of {len(agg)} cells left out: the load generator\'s '
+                           f'send-lag p99 was above {LAG_FRACTION:.0%} of the cell\'s p50 latency.')
+        if not v.cases and left_out:
+            v.verdict = 'not resolved'
+    return verdicts
 
 
 def spread(agg, metric):
@@ -561,6 +591,8 @@ def fmt(x, kind):
         return '-'
     if kind == 'ms':
         return ms(x)
+    if kind == 'lag':
+        return ms(x)
     if kind == 'pct':
         return f'{x:.0f}'
     if kind == 'pct1':
@@ -578,6 +610,7 @@ COLUMNS = [
     ('p50 ms', 'p50', 'ms'),
     ('p99 ms', 'p99', 'ms'),
     ('p99.9 ms', 'p999', 'ms'),
+    ('send lag p99 ms', 'send_lag_p99', 'lag'),
     ('server CPU %', 'cpu', 'pct'),
     ('bystander CPU %', 'by_cpu', 'pct1'),
     ('rx irq/req', 'irq_rx', 'per'),
@@ -603,7 +636,9 @@ def table(agg, server, path, load, variants):
             if metric == 'irq_rx' and path == 'nsim':
                 cells.append('n/a')
                 continue
-            cells.append(' / '.join(fmt(m[metric], kind) if m else '-' for m in ms_))
+            cells.append(' / '.join((fmt(m[metric], kind) + (' !' if kind == 'lag' and m['lagged']
+                                                              else '')) if m else '-'
+                                    for m in ms_))
         lines.append(f'| {mode} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) if any_row else ''
 
@@ -722,7 +757,8 @@ def report(boots, agg, verdicts, plots):
             out.append('')
             for load in loads:
                 out += [f'### {load}: {offered_text(agg, server, path, load, variants)} offered',
-                        '', f'Each value: {" / ".join(variants)}.', '',
+                        '', f'Each value: {" / ".join(variants)}.  Send lag marked !: above '
+                        f'{LAG_FRACTION:.0%} of the p50, left out of the verdicts.', '',
                         table(agg, server, path, load, variants), '']
                 s = shape_line(agg, server, path, load)
                 if s:

@@ -187,6 +187,31 @@ class Hypotheses(unittest.TestCase):
                                    ('rust', 'busy'): metrics(cpu=100, p99=1000)}))
         self.assertEqual(v.verdict, 'fails')                               # 2.1x the p99
 
+    def test_a_cell_whose_generator_lagged_is_flagged_and_left_out(self):
+        # Send-lag p99 10 us: fine against a p50 of 100 us (10% is the line),
+        # flagged against one of 99 us.
+        self.assertFalse(sr.lagged({'send_lag_p99': 10.0, 'p50': 100.0}))
+        self.assertTrue(sr.lagged({'send_lag_p99': 10.0, 'p50': 99.0}))
+        self.assertFalse(sr.lagged({'send_lag_p99': None, 'p50': 99.0}))
+        good = {('rust', 'suspend'): metrics(cpu=30, p99=1000),
+                ('rust', 'busy'): metrics(cpu=100, p99=1000)}
+        for m in good.values():
+            m.update(p50=100.0, send_lag_p99=5.0, lagged=False)
+        agg = table_agg(good)
+        self.assertEqual(sr.judge_all(agg)[0].verdict, 'holds')
+        # The same cells with the generator 20 ms behind: H1 has no case
+        # left, and says why.
+        for m in agg.values():
+            m['send_lag_p99'] = 20000.0
+            m['lagged'] = sr.lagged(m)
+        v = sr.judge_all(agg)[0]
+        self.assertEqual(v.verdict, 'not resolved')
+        self.assertIn('2 of 2 cells left out', v.notes[-1])
+        # And the table shows it.
+        t = sr.table(agg, 'memcached', 'virtio', 'light', ['rust'])
+        self.assertIn('send lag p99 ms', t)
+        self.assertIn('20.0 !', t)
+
     def test_h1_and_h2_are_not_judged_on_netdevsim(self):
         agg = table_agg({('rust', 'suspend'): metrics(cpu=30, p99=1000),
                          ('rust', 'busy'): metrics(cpu=100, p99=1000)}, path='nsim')
