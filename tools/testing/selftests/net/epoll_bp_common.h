@@ -51,6 +51,16 @@ static inline int ep_write_file(const char *path, const char *s)
 	return ret;
 }
 
+/* The kernel log from now on: /dev/kmsg, non-blocking, at its end. */
+static inline int ep_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
 /* What busy polling did, from the last lines of an epoll fdinfo. */
 struct ep_counters {
 	unsigned int napi_id;

@@ -641,6 +641,34 @@ static void napi_get_op(struct thread *t)
 }
 
 /*
+ * A new instance with busy_poll_usecs @usecs, budget 8 and @prefer that
+ * watches the thread's own socket, for suspend_op() and signal_op(); -1
+ * (reported as @what) if that fails.  With the port in the middle of a
+ * churn (@gen odd) there is nothing to do: -1, nothing reported.
+ */
+static int own_instance(struct thread *t, unsigned long gen, uint32_t usecs,
+			uint8_t prefer, const char *what)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = NSOCKS };
+	int fd;
+
+	if (gen & 1) {
+		sched_yield();
+		return -1;
+	}
+	fd = epoll_create1(0);
+	t->calls += 6;
+	if (fd < 0 || ep_set(fd, usecs, 8, prefer, 0) ||
+	    epoll_ctl(fd, EPOLL_CTL_ADD, own_rx[t->index], &ev)) {
+		report("thread %d: %s: %s", t->index, what, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * An instance that prefers busy polling gets a datagram on the thread's own
  * socket: the epoll_wait() that delivers it suspends the NAPI's IRQs (for
  * its irq-suspend-timeout, if any).  Unless the churn thread was at work
@@ -652,25 +680,15 @@ static void napi_get_op(struct thread *t)
  */
 static void suspend_op(struct thread *t)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = NSOCKS };
+	struct epoll_event ev;
 	unsigned long gen = atomic_load(&napi_gen);
 	int fd, s = own_rx[t->index], n;
 	char buf[8];
 
-	if (gen & 1) {
-		sched_yield();
+	fd = own_instance(t, gen, below(t, 2) ? below(t, 1000) : 0, 1,
+			  "an instance preferring busy polling");
+	if (fd < 0)
 		return;
-	}
-	fd = epoll_create1(0);
-	t->calls += 6;
-	if (fd < 0 || ep_set(fd, below(t, 2) ? below(t, 1000) : 0, 8, 1, 0) ||
-	    epoll_ctl(fd, EPOLL_CTL_ADD, s, &ev)) {
-		report("thread %d: an instance preferring busy polling: %s", t->index,
-		       strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
 	nsim_send(tx, 2, OWN_PORT + t->index, "s", 1);
 	n = epoll_wait(fd, &ev, 1, 50);
 	if (!n && !churned(gen))
@@ -727,7 +745,7 @@ static long long ms_now(void)
  */
 static void signal_op(struct thread *t)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev;
 	struct sigevent sev = {
 		.sigev_notify = SIGEV_THREAD_ID,
 		.sigev_signo = SIGUSR1,
@@ -739,19 +757,9 @@ static void signal_op(struct thread *t)
 	timer_t timer;
 	char buf[8];
 
-	if (gen & 1) {
-		sched_yield();
+	fd = own_instance(t, gen, SIGNAL_USECS, 0, "a busy-polling instance");
+	if (fd < 0)
 		return;
-	}
-	fd = epoll_create1(0);
-	t->calls += 6;
-	if (fd < 0 || ep_set(fd, SIGNAL_USECS, 8, 0, 0) ||
-	    epoll_ctl(fd, EPOLL_CTL_ADD, s, &ev)) {
-		report("thread %d: a busy-polling instance: %s", t->index, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
 	/* A datagram gives the instance the NAPI ID; lost ones are churn's. */
 	nsim_send(tx, 2, OWN_PORT + t->index, "g", 1);
 	n = epoll_wait(fd, &ev, 1, FINAL_BOUND_MS);
@@ -1135,16 +1143,6 @@ static int final_check(void)
 	return bad;
 }
 
-/* The kernel log from now on, read at the end by kernel_reports(). */
-static int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
 /* Whether @rec is a KCSAN data race between functions outside epoll:
  * races in the code the fuzzer drives (netdevsim, NAPI, IPIs), not in
  * the code under test.  The test runner lists them as skips.
@@ -1157,7 +1155,7 @@ static int upstream_race(const char *rec)
 	       !strstr(title, "/ ep_");
 }
 
-/* Prints what the kernel logged since kmsg_open() that is a report: a
+/* Prints what the kernel logged since ep_kmsg_open() that is a report: a
  * sanitizer, lockdep, a WARN or BUG.  Returns how many such lines, less
  * upstream races.
  */
@@ -1265,7 +1263,7 @@ int main(int argc, char **argv)
 	printf("# %d threads for %d s, seed %llu (-s to repeat)\n", nthreads,
 	       secs, (unsigned long long)seed);
 	page = sysconf(_SC_PAGESIZE);
-	kmsg = kmsg_open();
+	kmsg = ep_kmsg_open();
 	if (kmsg < 0)
 		printf("# /dev/kmsg unreadable (%s): kernel reports go unchecked here\n",
 		       strerror(errno));

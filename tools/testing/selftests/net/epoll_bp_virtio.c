@@ -1151,17 +1151,7 @@ static int napi_timers(void)
 	return n;
 }
 
-/* The kernel log from now on: an fd of /dev/kmsg at its end. */
-static int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* The first record since kmsg_open() that says the kernel went wrong. */
+/* The first record since ep_kmsg_open() that says the kernel went wrong. */
 static int kmsg_trouble(int fd, char *buf, size_t len)
 {
 	static const char *const marks[] = {
@@ -1280,7 +1270,7 @@ TEST_F_TIMEOUT(virtio, device_removed_while_an_instance_suspends, 60)
 	ASSERT_EQ(p->napi, c.napi_id) TH_LOG("the instance must busy poll the server's NAPI");
 	ev.events = EPOLLIN;
 	ASSERT_EQ(0, epoll_ctl(d.ep, EPOLL_CTL_ADD, d.efd, &ev));
-	kmsg = kmsg_open();
+	kmsg = ep_kmsg_open();
 	ASSERT_LE(0, kmsg);
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, deliver, &d));
