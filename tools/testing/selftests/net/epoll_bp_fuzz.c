@@ -753,6 +753,7 @@ static void signal_op(struct thread *t)
 	struct itimerspec its = { 0 };
 	unsigned long gen = atomic_load(&napi_gen);
 	int fd, s = own_rx[t->index], n, err;
+	sigset_t usr1, old, waiting;
 	long long fired, took;
 	timer_t timer;
 	char buf[8];
@@ -771,12 +772,23 @@ static void signal_op(struct thread *t)
 		close(fd);
 		return;
 	}
+	/*
+	 * SIGUSR1 stays blocked but inside epoll_pwait(): one that fires
+	 * before the wait begins (a slow kernel) is taken at its start, rather
+	 * than lost before a wait that would then never end.
+	 */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &old);
+	waiting = old;
+	sigdelset(&waiting, SIGUSR1);
 	fired = ms_now() + its.it_value.tv_nsec / 1000000;
 	timer_settime(timer, 0, &its, NULL);
-	n = epoll_wait(fd, &ev, 1, -1);
+	n = epoll_pwait(fd, &ev, 1, -1, &waiting);
 	err = errno;
 	took = ms_now() - fired;
 	timer_delete(timer);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (n < 0 && err == EINTR) {
 		unsigned long max = atomic_load(&signal_max_ms);
 
