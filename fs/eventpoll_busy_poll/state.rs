@@ -2,9 +2,7 @@
 
 //! The busy-poll state of one epoll instance.
 
-use core::sync::atomic::{
-    AtomicBool, AtomicU16, AtomicU32, AtomicU8, AtomicUsize, Ordering::Relaxed,
-};
+use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 use kernel::{bindings, error::Result, ffi::c_uint, jump_label::StaticKeyFalseDeferred};
 
@@ -55,10 +53,10 @@ impl Users for StaticKeyFalseDeferred {
 ///
 /// # Invariants
 ///
-/// `counted` is `true` exactly while the instance is counted once among the
+/// `counted` is 1 exactly while the instance is counted once among the
 /// [`Users`] (after an [`Users::inc`] that returned `true`); outside a
-/// [`Locked::set`], it is `true` if the parameters turn busy polling on (see
-/// [`Params::turn_busy_polling_on`]) and the count took it, `false` if they
+/// [`Locked::set`], it is 1 if the parameters turn busy polling on (see
+/// [`Params::turn_busy_polling_on`]) and the count took it, 0 if they
 /// do not.
 #[repr(C)]
 #[derive(Debug, Default)]
@@ -66,8 +64,9 @@ pub struct BusyPoll {
     usecs: AtomicU32,
     budget: AtomicU16,
     prefer: AtomicU8,
-    /// Whether the instance is counted among the [`Users`].
-    counted: AtomicBool,
+    /// Whether the instance is counted among the [`Users`]: 0 or 1 (a `u8`,
+    /// not a `bool`, so that every byte the C storage may hold is valid).
+    counted: AtomicU8,
     /// Busy loops started.
     loops: AtomicUsize,
     /// Busy loops that ended without events.
@@ -126,7 +125,7 @@ impl BusyPoll {
             usecs: AtomicU32::new(0),
             budget: AtomicU16::new(0),
             prefer: AtomicU8::new(0),
-            counted: AtomicBool::new(false),
+            counted: AtomicU8::new(0),
             loops: AtomicUsize::new(0),
             timeouts: AtomicUsize::new(0),
             irq_suspensions: AtomicUsize::new(0),
@@ -161,7 +160,7 @@ impl BusyPoll {
     /// Whether the instance is counted among the [`Users`].
     #[inline]
     pub fn counted(&self) -> bool {
-        self.counted.load(Relaxed)
+        self.counted.load(Relaxed) != 0
     }
 
     /// Whether this instance busy polls; see [`rules::busy_loop_on`].
@@ -254,19 +253,19 @@ impl Locked<'_> {
         state.usecs.store(params.usecs, Relaxed);
         state.budget.store(params.budget, Relaxed);
         state.prefer.store(u8::from(params.prefer), Relaxed);
-        let counted = state.counted.load(Relaxed);
+        let counted = state.counted.load(Relaxed) != 0;
         let wanted = params.turn_busy_polling_on();
         if wanted && !counted {
             // A full count (`INT_MAX` instances) leaves the instance out, to
             // be counted by a later set: the key is never unbalanced.
             if used.inc() {
-                state.counted.store(true, Relaxed);
+                state.counted.store(1, Relaxed);
             }
         } else if !wanted && counted {
-            state.counted.store(false, Relaxed);
-            // SAFETY: `counted` was `true`: the instance was counted by an
+            state.counted.store(0, Relaxed);
+            // SAFETY: `counted` was 1: the instance was counted by an
             // `inc` that returned `true`, and no `dec` balanced it since
-            // (`counted` goes `false` only here and in `release`, and
+            // (`counted` goes to 0 only here and in `release`, and
             // `Locked` serializes both).
             unsafe { used.dec() };
         }
@@ -276,8 +275,8 @@ impl Locked<'_> {
     /// The instance is going away: takes it out of the users of `used`.
     /// May sleep.
     pub fn release(&self, used: &impl Users) {
-        if self.0.counted.swap(false, Relaxed) {
-            // SAFETY: As in `set`: `counted` was `true`, and is `false` now.
+        if self.0.counted.swap(0, Relaxed) != 0 {
+            // SAFETY: As in `store`: `counted` was 1, and is 0 now.
             unsafe { used.dec() };
         }
     }
