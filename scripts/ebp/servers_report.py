@@ -18,6 +18,7 @@ import os
 import re
 import statistics
 import sys
+import tomllib
 from dataclasses import dataclass, field
 
 CELL = 'EBP-SERVERS-CELL '
@@ -45,28 +46,51 @@ EXPECTED = {
 SNAP = ['t_us', 'cpu_ticks', 'by_ticks', 'irq_rx', 'irq_all', 'softirq_cpu1',
         'softirq_all', 'loops', 'timeouts', 'suspensions', 'cpu_us', 'by_us', 'in_segs',
         'by_loops']
-# A window that saw fewer TCP segments per request (in the server's netns)
-# than this fraction of the median of its table's cells missed the load:
-# the cell is left out and named.  (Relative: with pipelining and GRO a
-# segment carries several requests at high load, 0.1 per request on
-# virtio, about 1 on netdevsim; a missed window sees the bystander's
-# trickle alone.)
-MISSED_FRACTION = 1 / 3
+# The hypotheses, their rules and thresholds: servers_hypotheses.toml
+# (use_rules() loads another file, for the checks).
+HYPOTHESES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'servers_hypotheses.toml')
+RULES = {}
 
-# An open-loop generator that falls behind its schedule (its send lag)
-# delays requests by itself: a cell whose median send-lag p99 is above this
-# fraction of its median p50 latency measured the generator as much as the
-# server.  It stays in the tables, flagged, and out of every verdict.
-LAG_FRACTION = 0.10
 
-# The rules the hypotheses are judged by.
-H1_P99_FACTOR = 2.0      # suspend's p99 at most this times busy's ...
-H1_CPU_FRACTION = 0.75   # ... at most this fraction of busy's CPU
-H2_TOLERANCE = 0.10      # suspend's p99 and CPU at most 10% above prefer-defer's
-H3_MARGIN_REL = 0.25     # the bystander "pays" above 1.25x its CPU under none
-H3_SYSCTL_USECS = 50     # what one busy loop of the sysctl costs it, at most
-H4_RHO = 0.7             # same shape: Spearman rank correlation of the modes
-                         # between the kernels, median over the tables
+def use_rules(path=HYPOTHESES):
+    """Load the hypotheses file into RULES and return it."""
+    with open(path, 'rb') as f:
+        RULES.clear()
+        RULES.update(tomllib.load(f))
+    return RULES
+
+
+def rule(hid):
+    """Hypothesis hid's section of the file."""
+    return RULES[hid]
+
+
+def rule_text(hid, **extra):
+    """Hypothesis hid's rule, its numbers filled in."""
+    values = {k: x for k, x in {**RULES['common'], **RULES[hid]}.items()
+              if isinstance(x, (int, float))}
+    return RULES[hid]['rule'].format(**values, **extra)
+
+
+def lag_fraction():
+    """A cell whose median send-lag p99 is above this fraction of its median
+    p50 latency measured the generator as much as the server (an open-loop
+    generator that falls behind delays requests by itself): it stays in the
+    tables, flagged, and out of every verdict."""
+    return RULES['common']['lag_fraction']
+
+
+def missed_fraction():
+    """A window that saw fewer TCP segments per request (in the server's
+    netns) than this fraction of the median of its table's cells missed the
+    load: the cell is left out and named.  (Relative: with pipelining and
+    GRO a segment carries several requests at high load, 0.1 per request on
+    virtio, about 1 on netdevsim; a missed window sees the bystander's
+    trickle alone.)"""
+    return RULES['common']['missed_fraction']
+
+
+use_rules()
 
 
 # --- parsing -----------------------------------------------------------------
@@ -215,9 +239,9 @@ def derive(cell):
 
 def window_missed(m, table_segs):
     """Why a cell's counters cannot be used (their window saw too few of the
-    load's TCP segments: under MISSED_FRACTION of table_segs, the median of
+    load's TCP segments: under missed_fraction() of table_segs, the median of
     its table), or None."""
-    if m['segs'] is not None and table_segs and m['segs'] < MISSED_FRACTION * table_segs:
+    if m['segs'] is not None and table_segs and m['segs'] < missed_fraction() * table_segs:
         return (f'the counters\' window ({m["window"]:.2f} s) saw {m["segs"]:.2f} TCP segments per '
                 f'request, against {table_segs:.2f} in the median cell of its table: it missed '
                 f'the load')
@@ -255,16 +279,28 @@ def aggregate(boots):
     for key, ms in groups.items():
         agg = {k: median_or_none([m[k] for m in ms]) for k in ms[0]}
         agg['n'] = len(ms)
+        agg['round_spread'] = {k: spread_of([m[k] for m in ms]) for k in NOISY}
         agg['lagged'] = lagged(agg)
         out[key] = agg
     return out
 
 
+# The timed metrics whose noise decides whether a case is resolved.
+NOISY = ('p99', 'cpu', 'by_cpu')
+
+
+def spread_of(xs):
+    """The largest over the smallest of the positive values in xs; None
+    for fewer than two."""
+    xs = [x for x in xs if x is not None and x > 0]
+    return max(xs) / min(xs) if len(xs) > 1 else None
+
+
 def lagged(m):
-    """Whether the generator's send-lag p99 is above LAG_FRACTION of the
+    """Whether the generator's send-lag p99 is above lag_fraction() of the
     cell's p50 latency (unknown lag: not flagged)."""
     lag, p50 = m.get('send_lag_p99'), m.get('p50')
-    return lag is not None and p50 is not None and lag > LAG_FRACTION * p50
+    return lag is not None and p50 is not None and lag > lag_fraction() * p50
 
 
 def unlagged(agg):
@@ -310,19 +346,60 @@ class Verdict:
     statement: str
     rule: str
     verdict: str = 'not tested'
-    cases: list = field(default_factory=list)   # (label, ok, text)
+    cases: list = field(default_factory=list)   # (label, ok, text); ok None: not resolved
     notes: list = field(default_factory=list)
+    earlier: list = field(default_factory=list)  # the file's [[HN.earlier]]
+
+
+def hypothesis(hid, **extra):
+    """A Verdict with hypothesis hid's claim, rule and earlier rules from
+    the file."""
+    return Verdict(hid, RULES[hid]['claim'], rule_text(hid, **extra),
+                   earlier=RULES[hid].get('earlier', []))
 
 
 def tally(v):
-    """holds (every case), fails (none), mixed (k of n) or not tested."""
+    """holds (every case), fails (none), mixed (k of n), not resolved
+    (no case failed and some lie within the noise) or not tested."""
+    good = sum(1 for _, ok, _ in v.cases if ok is True)
+    bad = sum(1 for _, ok, _ in v.cases if ok is False)
+    open_ = len(v.cases) - good - bad
     if not v.cases:
         v.verdict = 'not tested'
+    elif open_ == len(v.cases):
+        v.verdict = 'not resolved'
+    elif open_ and not bad:
+        v.verdict = f'not resolved ({good} of {len(v.cases)} cases hold, {open_} within the noise)'
+    elif not open_ and good == len(v.cases):
+        v.verdict = 'holds'
+    elif not open_ and not good:
+        v.verdict = 'fails'
     else:
-        ok = sum(1 for _, good, _ in v.cases if good)
-        v.verdict = ('holds' if ok == len(v.cases) else 'fails' if ok == 0
-                     else f'mixed ({ok} of {len(v.cases)} cases)')
+        v.verdict = (f'mixed ({good} of {len(v.cases)} cases'
+                     + (f' hold, {open_} within the noise)' if open_ else ')'))
     return v
+
+
+def within(measured, limit, noise, at_most=True):
+    """Case verdict of "measured <= limit" (or >= with at_most False) under
+    a noise factor f >= 1: True or False when measured lies outside
+    limit / f .. limit x f, None (not resolved) inside."""
+    f = max(noise or 1.0, 1.0)
+    if measured <= limit / f:
+        return at_most
+    if measured > limit * f:
+        return not at_most
+    return None
+
+
+def both(*oks):
+    """A case of several comparisons: False if any fails, else None if any
+    is not resolved, else True."""
+    if any(ok is False for ok in oks):
+        return False
+    if any(ok is None for ok in oks):
+        return None
+    return True
 
 
 def tables_of(agg):
@@ -338,10 +415,8 @@ NSIM_WHY = ('netdevsim has no device interrupt: it schedules its NAPI from the s
 
 
 def judge_h1(agg):
-    v = Verdict('H1', 'At light load, IRQ suspension\'s p99 latency is near full busy '
-                'polling\'s at a fraction of its CPU.',
-                f'on virtio at the light load: suspend p99 <= {H1_P99_FACTOR:g} x busy p99 '
-                f'and suspend server CPU <= {H1_CPU_FRACTION:g} x busy server CPU')
+    v = hypothesis('H1')
+    r = rule('H1')
     for variant, server, path, load in tables_of(agg):
         if load != 'light':
             continue
@@ -351,7 +426,8 @@ def judge_h1(agg):
             continue
         if not s or not b or None in (s['p99'], b['p99'], s['cpu'], b['cpu']):
             continue
-        ok = s['p99'] <= H1_P99_FACTOR * b['p99'] and s['cpu'] <= H1_CPU_FRACTION * b['cpu']
+        ok = both(within(s['p99'] / b['p99'], r['p99_factor'], noise(agg, 'p99')),
+                  within(s['cpu'] / b['cpu'], r['cpu_fraction'], noise(agg, 'cpu')))
         v.cases.append((f'{variant} {server} {path}', ok,
                         f'p99 {ms(s["p99"])} vs {ms(b["p99"])} ms '
                         f'({s["p99"] / b["p99"]:.2f}x), CPU {s["cpu"]:.0f}% vs {b["cpu"]:.0f}% '
@@ -362,10 +438,8 @@ def judge_h1(agg):
 
 
 def judge_h2(agg):
-    v = Verdict('H2', 'At high load, IRQ suspension is at least as good as deferral alone '
-                '(prefer-defer: the same settings without irq-suspend-timeout) in p99 and CPU.',
-                f'on virtio at the high load: suspend p99 <= (1 + {H2_TOLERANCE:g}) x prefer-defer '
-                f'p99 and suspend server CPU <= (1 + {H2_TOLERANCE:g}) x prefer-defer CPU')
+    v = hypothesis('H2')
+    lim = 1 + rule('H2')['tolerance']
     for variant, server, path, load in tables_of(agg):
         if load != 'high' or path != 'virtio':
             continue
@@ -373,8 +447,8 @@ def judge_h2(agg):
         d = agg.get((variant, server, path, load, 'prefer-defer'))
         if not s or not d or None in (s['p99'], d['p99'], s['cpu'], d['cpu']):
             continue
-        lim = 1 + H2_TOLERANCE
-        ok = s['p99'] <= lim * d['p99'] and s['cpu'] <= lim * d['cpu']
+        ok = both(within(s['p99'] / d['p99'], lim, noise(agg, 'p99')),
+                  within(s['cpu'] / d['cpu'], lim, noise(agg, 'cpu')))
         v.cases.append((f'{variant} {server} {path}', ok,
                         f'p99 {ms(s["p99"])} vs {ms(d["p99"])} ms ({s["p99"] / d["p99"]:.2f}x), '
                         f'CPU {s["cpu"]:.0f}% vs {d["cpu"]:.0f}% ({ratio(s["cpu"], d["cpu"])})'))
@@ -395,18 +469,10 @@ def ratio_to_none(agg, mode, metric='by_cpu'):
 
 
 def judge_h3(agg):
-    v = Verdict('H3', 'The bystander (a second server of the same kind on the same port and '
-                'CPU, never given params) pays nothing for the per-epoll modes, but does for '
-                'the sysctl.',
-                f'per mode, the median over the tables (variant, server, path, load) of the '
-                f'bystander\'s CPU under that mode over its CPU under none: at most '
-                f'{1 + H3_MARGIN_REL:g} for each of {", ".join(PER_EPOLL)}, above it for sysctl.  '
-                f'The sysctl half is judged only where the cost it predicts (one {H3_SYSCTL_USECS} us '
-                f'busy loop per bystander request) would lift that median above {1 + H3_MARGIN_REL:g}; '
-                f'a median over the tables, as one round has no measure of a single cell\'s noise.  '
-                f'And by the bystander\'s own busy-poll counts: not one busy loop under a per-epoll '
-                f'mode in any table, some in every table under the sysctl')
-    limit = 1 + H3_MARGIN_REL
+    r = rule('H3')
+    limit = 1 + r['margin_rel']
+    v = hypothesis('H3', limit=limit, per_epoll=', '.join(PER_EPOLL))
+    by_noise = noise(agg, 'by_cpu')
     untested = False
     # Where the run has the bystander's busy-loop counts, they decide the
     # sysctl half (judge_h3_loops) whatever its CPU can resolve.
@@ -417,7 +483,7 @@ def judge_h3(agg):
             continue
         med = statistics.median(r for _, r in rs)
         above = sum(1 for _, r in rs if r > limit)
-        v.cases.append((mode, med <= limit,
+        v.cases.append((mode, within(med, limit, by_noise),
                         f'median {med:.2f}x none over {len(rs)} tables ({above} of them above '
                         f'{limit:g}x, from {min(r for _, r in rs):.2f}x to {max(r for _, r in rs):.2f}x)'))
     rs = ratio_to_none(agg, 'sysctl')
@@ -428,12 +494,12 @@ def judge_h3(agg):
         for key, _ in rs:
             none, s = agg[key + ('none',)], agg[key + ('sysctl',)]
             rate = s['by_achieved'] or 0
-            predicted.append(1 + rate * H3_SYSCTL_USECS / 1e6 * 100 / none['by_cpu'])
+            predicted.append(1 + rate * r['sysctl_usecs'] / 1e6 * 100 / none['by_cpu'])
         pmed = statistics.median(predicted)
         text = (f'median {med:.2f}x none over {len(rs)} tables (from {min(r for _, r in rs):.2f}x '
                 f'to {max(r for _, r in rs):.2f}x); one busy loop per request predicts {pmed:.2f}x')
         if pmed > limit:
-            v.cases.append(('sysctl', med > limit, text))
+            v.cases.append(('sysctl', within(med, limit, by_noise, at_most=False), text))
         else:
             costs = [m['by_cpu'] / 100 / m['by_achieved'] * 1e6 for k, m in agg.items()
                      if k[4] == 'none' and m['by_cpu'] and m['by_achieved']]
@@ -445,7 +511,7 @@ def judge_h3(agg):
             v.notes.append(f'{lead}: {text}, under the {limit:g}x the rule can '
                            'tell from noise.  Raising the bystander\'s rate does not help, its CPU grows '
                            'with the rate as fast as the cost; the cost shows where one request costs '
-                           f'the bystander under {H3_SYSCTL_USECS / H3_MARGIN_REL:.0f} us of CPU, and '
+                           f'the bystander under {r["sysctl_usecs"] / r["margin_rel"]:.0f} us of CPU, and '
                            f'under TCG it costs far more{per_req}.  On hardware, where a request costs '
                            'tens of us, the same rule can see it.')
     judge_h3_loops(agg, v)
@@ -490,14 +556,8 @@ H4_SHOWN = (('cpu', 'server CPU'), ('p99', 'p99'))
 
 
 def judge_h4(agg):
-    v = Verdict('H4', 'The Rust and the C kernel show the same shape.',
-                f'for each (server, path, load) measured on both kernels, the modes ranked by a '
-                f'metric on each kernel, and Spearman\'s rank correlation between the two rankings; '
-                f'the same shape if the median over the tables is at least {H4_RHO:g} for each of '
-                f'rx interrupts per request (virtio) and busy loops per request, which the epoll '
-                f'code decides and the run counts.  Server CPU and p99 are shown, not judged: the '
-                f'same cell differs between the kernels by about as much as most modes differ (the '
-                f'spread above), so their ranks are mostly the run\'s noise')
+    v = hypothesis('H4')
+    rho = rule('H4')['rho']
     for metric, name in H4_JUDGED + H4_SHOWN:
         rhos = [r for r in (same_shape(agg, *t)[metric] for t in sorted({k[1:4] for k in agg}))
                 if r is not None]
@@ -507,7 +567,7 @@ def judge_h4(agg):
         text = (f'median rho {med:.2f} over {len(rhos)} tables (from {min(rhos):.2f} to '
                 f'{max(rhos):.2f})')
         if (metric, name) in H4_JUDGED:
-            v.cases.append((name, med >= H4_RHO, text + f'; at least {H4_RHO:g} wanted'))
+            v.cases.append((name, med >= rho, text + f'; at least {rho:g} wanted'))
         else:
             v.notes.append(f'{name} (not judged): {text}.')
     if not v.cases:
@@ -537,7 +597,7 @@ def judge_all(agg):
     for v in verdicts:
         if left_out:
             v.notes.append(f'{left_out} of {len(agg)} cells left out: the load generator\'s '
-                           f'send-lag p99 was above {LAG_FRACTION:.0%} of the cell\'s p50 latency.')
+                           f'send-lag p99 was above {lag_fraction():.0%} of the cell\'s p50 latency.')
         if not v.cases and left_out:
             v.verdict = 'not resolved'
     return verdicts
@@ -562,18 +622,48 @@ def spread(agg, metric):
     return statistics.median(rs), max(rs), len(rs)
 
 
+def round_spread(agg, metric):
+    """The median over the cells measured in more than one round of the
+    largest over the smallest of their rounds' values; None without such
+    cells."""
+    rs = [m.get('round_spread', {}).get(metric) for m in agg.values()]
+    rs = [r for r in rs if r is not None]
+    return statistics.median(rs) if rs else None
+
+
+def noise(agg, metric):
+    """The run's noise in metric, as a factor: the larger of the median
+    kernel-to-kernel spread of the same cell and its median round-to-round
+    spread (1.0 when the run measures neither)."""
+    k = spread(agg, metric)
+    return max(k[0] if k else 1.0, round_spread(agg, metric) or 1.0)
+
+
 def noise_text(agg):
     parts = []
     for metric, name in (('p99', 'p99'), ('p50', 'p50'), ('cpu', 'server CPU')):
         s = spread(agg, metric)
         if s:
             parts.append(f'{name} {s[0]:.2f}x (up to {s[1]:.1f}x)')
-    if not parts:
+    rounds = []
+    for metric, name in (('p99', 'p99'), ('cpu', 'server CPU'), ('by_cpu', 'bystander CPU')):
+        r = round_spread(agg, metric)
+        if r:
+            rounds.append(f'{name} {r:.2f}x')
+    if not parts and not rounds:
         return ''
-    return ('How far apart the same cell lies on the two kernels (median of the larger over '
-            'the smaller, over every cell measured on both): ' + ', '.join(parts) + '.  The '
-            'kernels differ only in the Rust or C epoll code, so this is mostly the run\'s noise: '
-            'a difference between two modes smaller than it is not resolved by one round.')
+    out = []
+    if parts:
+        out.append('How far apart the same cell lies on the two kernels (median of the larger '
+                   'over the smaller, over every cell measured on both): ' + ', '.join(parts)
+                   + '.  The kernels differ only in the Rust or C epoll code, so this is mostly '
+                   'the run\'s noise.')
+    if rounds:
+        out.append('Between the rounds of the same cell on one kernel (median of the larger over '
+                   'the smaller): ' + ', '.join(rounds) + '.')
+    out.append('The noise factor f of a case\'s metric is the larger of the two: '
+               + ', '.join(f'{m} {noise(agg, m):.2f}' for m in NOISY) + '.')
+    return '  '.join(out)
 
 
 # --- text --------------------------------------------------------------------
@@ -654,12 +744,27 @@ def shape_line(agg, server, path, load):
     judged = [row[m] for m, _ in H4_JUDGED if row[m] is not None]
     if not judged:
         return ''
-    same = all(r >= H4_RHO for r in judged)
+    same = all(r >= rule('H4')['rho'] for r in judged)
     f = lambda x: 'n/a' if x is None else f'{x:.2f}'
     return (f'Same shape? {"yes" if same else "no"}: the modes ranked on both kernels by '
             + ', '.join(f'{name} (rho {f(row[m])})' for m, name in H4_JUDGED)
-            + f' (judged: at least {H4_RHO:g}); by '
+            + f' (judged: at least {rule("H4")["rho"]:g}); by '
             + ', '.join(f'{name} (rho {f(row[m])})' for m, name in H4_SHOWN) + ' (shown).')
+
+
+CASE_WORD = {True: 'yes', False: 'no', None: 'not resolved'}
+
+
+def earlier_text(earlier, indent):
+    """Markdown lines for rules changed after results: each earlier rule
+    with the run it judged and the verdict it gave there."""
+    if not earlier:
+        return []
+    out = [f'{indent}- Re-ruled after results; the earlier rules, each with its verdict:']
+    for e in earlier:
+        out.append(f'{indent}  - {e["in_force"]}: {e["rule"]}.  On {e["run"]}: '
+                   f'**{e["verdict"]}**.  Changed: {e["why"]}.')
+    return out
 
 
 def report(boots, agg, verdicts, plots):
@@ -708,16 +813,21 @@ def report(boots, agg, verdicts, plots):
         for (server, path), cap in sorted(b.info['capacity'].items()):
             out.append(f'- {b.variant} round {b.round}: {server} over {path}: capacity {cap:,} req/s')
     out += ['', '## Hypotheses', '',
-            'From the published IRQ-suspension results (Linux 6.13), each judged by the rule given.', '']
+            'From the published IRQ-suspension results (Linux 6.13), each judged by the rule given '
+            '(all of them in scripts/ebp/servers_hypotheses.toml, fixed before the run).  '
+            + rule_text('common') + '.', '']
+    out += earlier_text(RULES['common'].get('earlier', []), '') + ['']
     noise = noise_text(agg)
     if noise:
         out += [noise, '']
     for v in verdicts:
-        out.append(f'- **{v.id}: {v.verdict}.** {v.statement}  Rule: {v.rule}.')
+        out.append(f'- **{v.id}: {v.verdict}.** {v.statement}  Rule (since '
+                   f'{RULES[v.id]["since"]}): {v.rule}.')
         for label, ok, text in v.cases:
-            out.append(f'  - {"yes" if ok else "no"}: {label}: {text}')
+            out.append(f'  - {CASE_WORD[ok]}: {label}: {text}')
         for n in v.notes:
             out.append(f'  - {n}')
+        out += earlier_text(v.earlier, '  ')
     out += ['', '## What TCG and the devices allow', '',
             '- TCG on a shared 2-CPU host: the guest\'s two vCPUs, QEMU\'s I/O thread and the '
             'host\'s other work share two CPUs, so latency has a floor of milliseconds and its '
@@ -758,7 +868,7 @@ def report(boots, agg, verdicts, plots):
             for load in loads:
                 out += [f'### {load}: {offered_text(agg, server, path, load, variants)} offered',
                         '', f'Each value: {" / ".join(variants)}.  Send lag marked !: above '
-                        f'{LAG_FRACTION:.0%} of the p50, left out of the verdicts.', '',
+                        f'{lag_fraction():.0%} of the p50, left out of the verdicts.', '',
                         table(agg, server, path, load, variants), '']
                 s = shape_line(agg, server, path, load)
                 if s:
@@ -945,7 +1055,10 @@ def main():
     ap.add_argument('--out', help='where README.md, the plots and data.json go')
     ap.add_argument('--check', action='store_true', help='judge a smoke run instead')
     ap.add_argument('--counts', help='with --check: write "PASSED FAILED 0" here')
+    ap.add_argument('--hypotheses', default=HYPOTHESES,
+                    help='the hypotheses and their rules (default: %(default)s)')
     args = ap.parse_args()
+    use_rules(args.hypotheses)
     boots = load_raw(args.raw)
     if not boots:
         print(f'error: no VARIANT-ROUND.txt in {args.raw}: run make bench-servers', file=sys.stderr)
@@ -975,7 +1088,7 @@ def main():
                    'cells': [dict(derive(c), server=c['server'], path=c['path'], mode=c['mode'],
                                   load=c['load']) for c in b.cells if c.get('gen')]}
                   for b in boots],
-        'verdicts': [{'id': v.id, 'verdict': v.verdict, 'rule': v.rule,
+        'verdicts': [{'id': v.id, 'verdict': v.verdict, 'rule': v.rule, 'earlier': v.earlier,
                       'cases': [{'case': la, 'ok': ok, 'text': t} for la, ok, t in v.cases],
                       'notes': v.notes} for v in verdicts],
     }

@@ -176,10 +176,11 @@ def table_agg(values, server='memcached', path='virtio', load='light'):
 
 class Hypotheses(unittest.TestCase):
     def test_h1_near_busy_latency_at_a_fraction_of_its_cpu(self):
+        # Two servers, one per kernel: no cell measured on both, no noise.
         agg = table_agg({('rust', 'suspend'): metrics(cpu=30, p99=1900),
-                         ('rust', 'busy'): metrics(cpu=100, p99=1000),
-                         ('c', 'suspend'): metrics(cpu=80, p99=1000),
-                         ('c', 'busy'): metrics(cpu=100, p99=1000)})
+                         ('rust', 'busy'): metrics(cpu=100, p99=1000)})
+        agg.update(table_agg({('c', 'suspend'): metrics(cpu=80, p99=1000),
+                              ('c', 'busy'): metrics(cpu=100, p99=1000)}, server='redis'))
         v = sr.judge_h1(agg)
         self.assertEqual([ok for _, ok, _ in v.cases], [True, False])   # c: 0.8 > 0.75
         self.assertEqual(v.verdict, 'mixed (1 of 2 cases)')
@@ -337,6 +338,86 @@ class Noise(unittest.TestCase):
         self.assertEqual(sr.noise_text(table_agg({('rust', 'none'): metrics(cpu=1, p99=1)})), '')
 
 
+class NotResolved(unittest.TestCase):
+    """A case whose ratio lies within the run's noise of its limit is not
+    resolved, either way."""
+
+    def h2(self, c_cpu, c_defer=50, rounds=None):
+        # The same high-load table on both kernels: suspend's CPU 1.2x
+        # prefer-defer's on the Rust kernel (tolerance 1.1x).
+        agg = table_agg({('rust', 'suspend'): metrics(cpu=60, p99=1000),
+                         ('rust', 'prefer-defer'): metrics(cpu=50, p99=1000),
+                         ('c', 'suspend'): metrics(cpu=c_cpu, p99=1000),
+                         ('c', 'prefer-defer'): metrics(cpu=c_defer, p99=1000)}, load='high')
+        for m in agg.values():
+            m['round_spread'] = {'cpu': rounds}
+        return sr.judge_h2(agg)
+
+    def test_a_miss_inside_the_kernel_to_kernel_spread_is_not_resolved(self):
+        # Rust 1.2x, C 1.25x: the same cells 1.2x and 1.25x apart on the
+        # two kernels, f = 1.225, so both lie inside 1.1 / f .. 1.1 x f.
+        v = self.h2(c_cpu=50, c_defer=40)
+        self.assertEqual([ok for _, ok, _ in v.cases], [None, None])
+        self.assertEqual(v.verdict, 'not resolved')
+
+    def test_a_miss_outside_the_spread_fails(self):
+        # The kernels agree within 1.02x: Rust's 1.2x and C's 1.196x miss.
+        v = self.h2(c_cpu=61, c_defer=51)
+        self.assertEqual([ok for _, ok, _ in v.cases], [False, False])
+        self.assertEqual(v.verdict, 'fails')
+
+    def test_round_to_round_spread_counts_too(self):
+        v = self.h2(c_cpu=61, c_defer=51, rounds=1.5)
+        self.assertEqual(v.verdict, 'not resolved')
+
+    def test_hold_and_within_the_noise(self):
+        v = sr.Verdict('H0', 'claim', 'rule', cases=[('a', True, ''), ('b', None, '')])
+        self.assertEqual(sr.tally(v).verdict, 'not resolved (1 of 2 cases hold, 1 within the noise)')
+        v.cases.append(('c', False, ''))
+        self.assertEqual(sr.tally(v).verdict, 'mixed (1 of 3 cases hold, 1 within the noise)')
+
+
+class RulesFile(unittest.TestCase):
+    """The hypotheses, their thresholds and their earlier rules come from
+    servers_hypotheses.toml."""
+
+    def tearDown(self):
+        sr.use_rules()
+
+    def test_thresholds_come_from_the_file(self):
+        agg = table_agg({('rust', 'suspend'): metrics(cpu=30, p99=1900),
+                         ('rust', 'busy'): metrics(cpu=100, p99=1000)})
+        self.assertEqual(sr.judge_h1(agg).verdict, 'holds')
+        with open(sr.HYPOTHESES) as f:
+            text = f.read()
+        self.assertIn('p99_factor = 2.0\n', text)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'h.toml')
+            with open(path, 'w') as f:
+                f.write(text.replace('p99_factor = 2.0\n', 'p99_factor = 1.5\n'))
+            sr.use_rules(path)
+            v = sr.judge_h1(agg)
+        self.assertEqual(v.verdict, 'fails')
+        self.assertIn('suspend p99 <= 1.5 x busy p99', v.rule)
+
+    def test_every_hypothesis_has_a_claim_a_rule_and_a_date(self):
+        for hid in ('H1', 'H2', 'H3', 'H4'):
+            for key in ('claim', 'rule', 'since'):
+                self.assertTrue(sr.RULES[hid].get(key), f'{hid}.{key}')
+            for e in sr.RULES[hid].get('earlier', []):
+                self.assertEqual(sorted(e), ['in_force', 'rule', 'run', 'verdict', 'why'])
+
+    def test_the_report_shows_each_earlier_rule_beside_its_verdict(self):
+        # H3 and H4 were re-ruled after the first results.
+        self.assertTrue(sr.RULES['H3']['earlier'] and sr.RULES['H4']['earlier'])
+        v = sr.hypothesis('H4')
+        lines = sr.earlier_text(v.earlier, '  ')
+        self.assertEqual(len(lines), 1 + len(sr.RULES['H4']['earlier']))
+        for e, line in zip(v.earlier, lines[1:]):
+            self.assertIn(e['rule'], line)
+            self.assertIn(f'**{e["verdict"]}**', line)
+
+
 class Smoke(unittest.TestCase):
     def test_a_good_cell_passes(self):
         ok, line = sr.check_cell(cell(mode='suspend', after=snap(2.0, loops=40, susp=30)), 'x')
@@ -414,7 +495,7 @@ class Whole(unittest.TestCase):
             self.assertEqual([v['id'] for v in data['verdicts']], ['H1', 'H2', 'H3', 'H4'])
 
 
-CLASSES = (Arithmetic, Parsing, Hypotheses, Noise, Smoke, Whole)
+CLASSES = (Arithmetic, Parsing, Hypotheses, Noise, NotResolved, RulesFile, Smoke, Whole)
 
 
 if __name__ == '__main__':
