@@ -11,8 +11,9 @@
 //! ep_busy_poll` in each `struct eventpoll` and calls the functions below
 //! from thin shims (`include/linux/eventpoll_busy_poll.h`).  Raw pointers
 //! become [`BusyPoll`] references here, once; the rules behind them are
-//! plain safe Rust in `rules.rs` and `state.rs`.  Each function is checked at
-//! build time against its C prototype, as bindgen sees it.
+//! plain safe Rust in `rules.rs` and `state.rs`.  Each function is
+//! `#[export]`ed: checked at build time against its C prototype, as bindgen
+//! sees it.
 //!
 //! Users who never busy poll must not pay for the boundary: C calls in here
 //! from the paths every epoll user takes (the wakeup callback, `epoll_wait()`,
@@ -39,6 +40,7 @@ use kernel::{
     ffi::{c_long, c_uint, c_ulong, c_void},
     jump_label::StaticKeyFalseDeferred,
     net::busy_poll::{self, LoopEnd},
+    prelude::export,
     time::Ktime,
     uaccess::UserSlice,
 };
@@ -54,30 +56,6 @@ mod kunit;
 
 use rules::EpollParams;
 use state::BusyPoll;
-
-/// Fails the build unless the function `$name` has exactly the type of its C
-/// prototype in `include/linux/eventpoll_busy_poll.h`, as bindgen sees it:
-/// the two branches of the `if` must have one type.
-macro_rules! check_prototype {
-    ($($name:ident),* $(,)?) => {$(
-        const _: () = {
-            let _ = if true { bindings::$name } else { $name };
-        };
-    )*};
-}
-
-check_prototype!(
-    ep_busy_poll_set_params,
-    ep_busy_poll_get_params,
-    ep_busy_poll_on,
-    ep_busy_poll_loop_end,
-    ep_busy_poll_napi,
-    ep_busy_poll_params,
-    ep_busy_poll_counters,
-    ep_busy_poll_suspend,
-    ep_busy_poll_resume,
-    ep_busy_poll_release,
-);
 
 /// `ep_busy_poll_used`: on while any epoll instance's parameters turn busy
 /// polling on.
@@ -106,7 +84,7 @@ fn used_key() -> &'static StaticKeyFalseDeferred {
 /// - The caller holds that instance's `ep->mtx`: one set or get at a time.
 /// - Called in process context, where user memory may be accessed and the
 ///   caller may sleep.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_set_params(
     bp: *mut bindings::ep_busy_poll,
     arg: c_ulong,
@@ -130,7 +108,7 @@ pub unsafe extern "C" fn ep_busy_poll_set_params(
 /// # Safety
 ///
 /// As for [`ep_busy_poll_set_params`].
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_get_params(
     bp: *mut bindings::ep_busy_poll,
     arg: c_ulong,
@@ -166,7 +144,7 @@ fn user_params(arg: c_ulong) -> UserSlice {
 /// # Safety
 ///
 /// `bp` points to the `busy_poll` member of a live `struct eventpoll`.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_on(bp: *const bindings::ep_busy_poll) -> bool {
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
@@ -190,7 +168,7 @@ pub unsafe extern "C" fn ep_busy_poll_on(bp: *const bindings::ep_busy_poll) -> b
 ///
 /// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
 /// - Called in process context, by the task that busy polls.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_loop_end(
     bp: *const bindings::ep_busy_poll,
     start_time: c_ulong,
@@ -221,7 +199,7 @@ pub unsafe extern "C" fn ep_busy_poll_loop_end(
 /// - `loop_end`, when not NULL, may be called with `arg` until this returns.
 /// - Called in process context with interrupts enabled, as
 ///   `napi_busy_loop()` requires.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_napi(
     bp: *const bindings::ep_busy_poll,
     napi_id: c_uint,
@@ -246,7 +224,7 @@ pub unsafe extern "C" fn ep_busy_poll_napi(
 /// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
 /// - The caller holds that instance's `ep->mtx`.
 /// - `out` points to a `struct epoll_params` the caller may write.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_params(
     bp: *const bindings::ep_busy_poll,
     out: *mut bindings::epoll_params,
@@ -274,7 +252,7 @@ pub unsafe extern "C" fn ep_busy_poll_params(
 ///
 /// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
 /// - `out` points to a `struct ep_busy_poll_counters` the caller may write.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_counters(
     bp: *const bindings::ep_busy_poll,
     out: *mut bindings::ep_busy_poll_counters,
@@ -303,7 +281,7 @@ pub unsafe extern "C" fn ep_busy_poll_counters(
 ///
 /// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
 /// - Called in process context.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_suspend(bp: *const bindings::ep_busy_poll, napi_id: c_uint) {
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
@@ -323,7 +301,7 @@ pub unsafe extern "C" fn ep_busy_poll_suspend(bp: *const bindings::ep_busy_poll,
 ///
 /// - `bp` points to the `busy_poll` member of a live `struct eventpoll`.
 /// - Called in process context with interrupts enabled.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_resume(bp: *const bindings::ep_busy_poll, napi_id: c_uint) {
     // SAFETY: The caller guarantees `bp` points to a live instance's state,
     // which only `BusyPoll` accesses (C sees opaque storage).
@@ -346,7 +324,7 @@ pub unsafe extern "C" fn ep_busy_poll_resume(bp: *const bindings::ep_busy_poll, 
 ///   `ep_free()` is freeing: no ioctl can run on it any more.
 /// - Called in process context with interrupts enabled, where the caller may
 ///   sleep.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn ep_busy_poll_release(bp: *mut bindings::ep_busy_poll, napi_id: c_uint) {
     // SAFETY: The caller guarantees `bp` points to the state of an instance
     // that is still allocated, which only `BusyPoll` accesses.
