@@ -123,6 +123,17 @@ def leaf_tests(test) -> list:
     return [leaf for sub in test.subtests for leaf in leaf_tests(sub)]
 
 
+def skip_reason(log: List[str]) -> str:
+    """Why a case skipped: the text after SKIP on the last log line that has
+    it (the harness's "#      SKIP      why", KTAP's "# SKIP why"), else
+    the last log line."""
+    for line in reversed(log):
+        m = re.search(r'\bSKIP\b:?\s*(.*)', line)
+        if m and m.group(1).strip():
+            return m.group(1).strip()
+    return ' '.join(log[-1:]) or 'skipped'
+
+
 def check_tap(tally: Tally, label: str, lines: List[str], kunit_parser) -> list:
     """Parses KTAP/TAP with kunit_parser; one test per leaf case.  Returns
     the top-level tests (the suites, for KUnit)."""
@@ -132,7 +143,7 @@ def check_tap(tally: Tally, label: str, lines: List[str], kunit_parser) -> list:
                 bool(leaves) and root.status != kunit_parser.TestStatus.FAILURE_TO_PARSE_TESTS)
     for t in leaves:
         if t.status == kunit_parser.TestStatus.SKIPPED:
-            tally.skip(f'{label}: {t.name}', ' '.join(t.log[-1:]) or 'skipped')
+            tally.skip(f'{label}: {t.name}', skip_reason(t.log))
         else:
             tally.check(f'{label}: {t.name}',
                         t.status == kunit_parser.TestStatus.SUCCESS, t.status.name)
