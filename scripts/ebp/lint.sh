@@ -60,10 +60,12 @@ clippy_object() {
 }
 lint "clippy on fs/eventpoll_busy_poll.rs (CLIPPY=1 flags, msrv $min_rustc)" clippy_object
 
-# Our Rust: the implementation, its KUnit suite and the kernel-crate
-# abstractions it added.
+# Our Rust: the implementation, its KUnit suite, the kernel-crate
+# abstractions it added and the backported macros (kunit.rs is patched
+# upstream code with our additions).
 ours=("$src"/fs/eventpoll_busy_poll.rs "$src"/fs/eventpoll_busy_poll/*.rs
-	"$src"/rust/kernel/{capability,jump_label,net/busy_poll}.rs)
+	"$src"/rust/kernel/{capability,jump_label,kunit,net/busy_poll}.rs
+	"$src"/rust/macros/{export,kunit}.rs)
 lint "no syntax newer than rustc $min_rustc (msrv_syntax.py)" \
 	"$SYSTEM_PYTHON" "$EBP_ROOT/scripts/ebp/msrv_syntax.py" --min "$min_rustc" \
 	"${ours[@]}"

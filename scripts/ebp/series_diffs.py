@@ -389,6 +389,15 @@ STEPS = {
             Drop('#include <net/busy_poll.h>\n'),
         ],
     },
+    'rust-kunit-tests': {
+        'rust/macros/lib.rs': [
+            Drop('mod kunit;\n'),
+            DropRe(r'^/// Runs the `#\[test\]` functions of a module as the KUnit suite `name`\.\n'
+                   r'(?:///.*\n)*#\[proc_macro_attribute\]\n'
+                   r'pub fn kunit_tests\(attr: TokenStream, ts: TokenStream\) -> TokenStream \{\n'
+                   r'    kunit::kunit_tests\(attr, ts\)\n\}\n\n'),
+        ],
+    },
     # The Rust variant: its #ifdef branches, header and MAINTAINERS lines.
     'eventpoll-rust': {
         'MAINTAINERS': [
