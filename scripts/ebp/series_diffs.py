@@ -390,6 +390,7 @@ STEPS = {
         ],
     },
     'rust-kunit-tests': {
+        'MAINTAINERS': [Drop('F:\trust/macros/kunit.rs\n')],
         'rust/macros/lib.rs': [
             Drop('mod kunit;\n'),
             DropRe(r'^/// Runs the `#\[test\]` functions of a module as the KUnit suite `name`\.\n'
