@@ -9,9 +9,11 @@
 # state; scripts/ebp/series_diffs.py writes the .diff files, and a patch
 # that only changes files of earlier patches has an empty "Files:" line.
 # 00-cover-letter.txt is the cover letter (subject, blank line,
-# body; @BASE@ stands for the base, "v6.12.118" say, read from the
-# pristine tree); excluded.txt lists the overlay files left out, each with
-# why.
+# body).  In it and in the messages @BASE@ stands for the base, "v6.12.118"
+# say, read from the pristine tree, and counts are read from the code, not
+# typed: @EXPORTS@ the functions fs/eventpoll_busy_poll.rs exports to C
+# (#[export]), @KUNIT_CASES@ the #[test] functions of its KUnit suite;
+# excluded.txt lists the overlay files left out, each with why.
 #
 # Makes the commits in a throwaway git repository of the pristine tree
 # (.cache/patch/linux, base commit "Linux <version>"), writes them with git
@@ -102,6 +104,12 @@ for f in "${!excluded[@]}"; do
 	grep -qxF "$f" "$EBP_CACHE/src/overlay.list" || stale+=("$f")
 done
 version=$(base_version "$pristine")
+# fill: the series' text on stdin with its @NAME@ placeholders filled in.
+exports=$(grep -c '^#\[export\]' "$src/fs/eventpoll_busy_poll.rs" || true)
+kunit_cases=$(grep -cE '^[[:space:]]*#\[test\]' "$src/fs/eventpoll_busy_poll/kunit.rs" || true)
+fill() {
+	sed -e "s/@BASE@/v$version/g" -e "s/@EXPORTS@/$exports/g" -e "s/@KUNIT_CASES@/$kunit_cases/g"
+}
 
 # The base: the pristine tree as one commit, made once per point release
 # (a minute or two).
@@ -217,7 +225,7 @@ for k in $(seq 1 "$n"); do
 	sep='\n'
 	tail -1 "${texts[k - 1]}" | grep -qE '^[A-Z][A-Za-z-]*: ' && sep=
 	{
-		sed '1,/^$/d' "${texts[k - 1]}"
+		sed '1,/^$/d' "${texts[k - 1]}" | fill
 		printf "${sep}Signed-off-by: %s\n" "$SIGNOFF"
 	} >"$states/msg"
 	git -C "$repo" diff --cached --quiet && empty+=("$(basename "${texts[k - 1]}")")
@@ -266,7 +274,12 @@ check "get_maintainer.pl names the recipients: ${#to[@]} To:, ${#cc[@]} Cc:" "$o
 rm -rf "$out"
 version_opt=()
 [ "$reroll" = 1 ] || version_opt=(-v "$reroll")
-git -C "$repo" config branch.series.description "$(sed "s/@BASE@/v$version/g" "$series/00-cover-letter.txt")"
+git -C "$repo" config branch.series.description "$(fill <"$series/00-cover-letter.txt")"
+left=$(cat "$series"/*.txt | fill | grep -oE '@[A-Z_]+@' | sort -u | tr '\n' ' ' || true)
+ok=0
+[ -z "$left" ] && [ "${exports:-0}" != 0 ] && [ "${kunit_cases:-0}" != 0 ] || ok=1
+check "every placeholder in the letters is filled (base, counts from the code)" "$ok" \
+	"left: ${left:-none}; exports ${exports:-?}, KUnit cases ${kunit_cases:-?}"
 git -C "$repo" format-patch -q --cover-letter --cover-from-description=subject \
 	--subject-prefix="$prefix" "${version_opt[@]}" --base=base "${to[@]}" "${cc[@]}" \
 	-o "$out" base..series
