@@ -247,9 +247,6 @@ class Absent:
         return f'Absent({", ".join(map(repr, self.texts))})'
 
 
-# The MAINTAINERS entry of the series, up to its blank line.
-ENTRY = r'^EPOLL BUSY POLLING \[RUST\]\n(?:.+\n)*'
-
 # STEPS[patch][file]: from the file as the patch leaves it to the file
 # before the patch.  Patches by name without their number.
 STEPS = {
@@ -383,7 +380,7 @@ STEPS = {
         ],
     },
     'rust-net-busy-poll': {
-        'MAINTAINERS': [DropRe(ENTRY + r'\n'), Absent('EPOLL BUSY POLLING')],
+        'MAINTAINERS': [Drop('F:\trust/kernel/net/busy_poll.rs\n')],
         'rust/bindings/bindings_helper.h': [
             Drop('#include <linux/netdevice.h>\n'),
             Drop('#include <net/busy_poll.h>\n'),
@@ -401,13 +398,10 @@ STEPS = {
     },
     # The Rust variant: its #ifdef branches, header and MAINTAINERS lines.
     'eventpoll-rust': {
+        # Under the VFS entry (which has fs/* already).
         'MAINTAINERS': [
-            Drop('L:\tlinux-fsdevel@vger.kernel.org\n', within=ENTRY),
-            Drop('F:\tfs/eventpoll_busy_poll.rs\n', within=ENTRY),
-            Drop('F:\tfs/eventpoll_busy_poll/Kconfig\n', within=ENTRY),
-            Drop('F:\tfs/eventpoll_busy_poll/rules.rs\n', within=ENTRY),
-            Drop('F:\tfs/eventpoll_busy_poll/state.rs\n', within=ENTRY),
-            Drop('F:\tinclude/linux/eventpoll_busy_poll.h\n', within=ENTRY),
+            Drop('F:\tfs/eventpoll_busy_poll/\n'),
+            Drop('F:\tinclude/linux/eventpoll_busy_poll.h\n'),
             Absent('eventpoll_busy_poll'),
         ],
         'rust/bindings/bindings_helper.h': [
@@ -421,10 +415,6 @@ STEPS = {
         ],
     },
     'kunit': {
-        'MAINTAINERS': [
-            Drop('F:\tfs/eventpoll_busy_poll/.kunitconfig\n'),
-            Drop('F:\tfs/eventpoll_busy_poll/kunit.rs\n'),
-        ],
         'rust/bindings/bindings_helper.h': [Drop('#include <linux/mman.h>\n')],
         'fs/eventpoll_busy_poll.rs': [
             Drop('#[cfg(CONFIG_EPOLL_BUSY_POLL_RUST_KUNIT_TEST)]\n'
@@ -437,15 +427,11 @@ STEPS = {
         ],
     },
     'documentation': {
-        'MAINTAINERS': [Drop('F:\tDocumentation/networking/epoll_busy_poll.rst\n')],
         # napi.rst (patch napi-documentation) points to the page from here on.
         'Documentation/networking/napi.rst': [
             DropRe(r'^An epoll instance can carry its own busy polling parameters.*\n(?:.+\n)*\n'),
             Absent('epoll_busy_poll'),
         ],
-    },
-    'selftests': {
-        'MAINTAINERS': [Drop('F:\ttools/testing/selftests/net/epoll_bp_*\n')],
     },
 }
 
