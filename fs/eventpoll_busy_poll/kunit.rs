@@ -454,26 +454,6 @@ mod tests {
         unsafe { core::mem::zeroed() }
     }
 
-    /// `len` bytes of user memory in a process-like context for the running
-    /// case (KUnit unmaps it after the case), or `None`.
-    fn user_memory(len: usize) -> Option<c_ulong> {
-        let test = kernel::kunit::current_test()?;
-        // SAFETY: `test` is the case this task runs, from KUnit.
-        let addr = unsafe {
-            bindings::kunit_vm_mmap(
-                test.as_ptr(),
-                core::ptr::null_mut(),
-                0,
-                len as c_ulong,
-                (bindings::PROT_READ | bindings::PROT_WRITE) as c_ulong,
-                (bindings::MAP_ANONYMOUS | bindings::MAP_PRIVATE) as c_ulong,
-                0,
-            )
-        };
-        // kunit_vm_mmap() returns 0 or an error value (-MAX_ERRNO..-1) on failure.
-        (addr != 0 && addr.wrapping_neg() > 4095).then_some(addr)
-    }
-
     /// The ioctl `cmd` as `ep_eventpoll_ioctl()` passes it on, with the user's
     /// `struct epoll_params` at `addr`.
     fn ioctl(bp: &mut bindings::ep_busy_poll, cmd: u32, addr: c_ulong) -> c_long {
@@ -491,7 +471,7 @@ mod tests {
 
     #[test]
     fn entry_points_set_get_and_count() {
-        let Some(addr) = user_memory(4096) else {
+        let Some(addr) = kernel::kunit::vm_mmap(4096) else {
             assert!(false);
             return;
         };

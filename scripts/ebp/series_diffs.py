@@ -388,6 +388,8 @@ STEPS = {
     },
     'rust-kunit-tests': {
         'MAINTAINERS': [Drop('F:\trust/macros/kunit.rs\n')],
+        # kernel::kunit::vm_mmap() takes its PROT_* and MAP_* flags from it.
+        'rust/bindings/bindings_helper.h': [Drop('#include <linux/mman.h>\n')],
         'rust/macros/lib.rs': [
             Drop('mod kunit;\n'),
             DropRe(r'^/// Runs the `#\[test\]` functions of a module as the KUnit suite `name`\.\n'
@@ -415,7 +417,6 @@ STEPS = {
         ],
     },
     'kunit': {
-        'rust/bindings/bindings_helper.h': [Drop('#include <linux/mman.h>\n')],
         'fs/eventpoll_busy_poll.rs': [
             Drop('#[cfg(CONFIG_EPOLL_BUSY_POLL_RUST_KUNIT_TEST)]\n'
                  '#[path = "eventpoll_busy_poll/kunit.rs"]\nmod kunit;\n\n'),
