@@ -414,46 +414,38 @@ NSIM_WHY = ('netdevsim has no device interrupt: it schedules its NAPI from the s
             'to suspend or defer; its numbers are in the tables, not judged')
 
 
+def judge_suspend_against(agg, v, load, other, p99_limit, cpu_limit):
+    """Cases of v: on virtio at `load`, suspend's p99 and server CPU at most
+    p99_limit and cpu_limit times those of mode `other`, in each table that
+    has both (within the run's noise: not resolved)."""
+    p99_noise, cpu_noise = noise(agg, 'p99'), noise(agg, 'cpu')
+    for variant, server, path, tload in tables_of(agg):
+        if tload != load or path != 'virtio':
+            continue
+        s = agg.get((variant, server, path, load, 'suspend'))
+        o = agg.get((variant, server, path, load, other))
+        if not s or not o or None in (s['p99'], o['p99'], s['cpu'], o['cpu']):
+            continue
+        ok = both(within(s['p99'] / o['p99'], p99_limit, p99_noise),
+                  within(s['cpu'] / o['cpu'], cpu_limit, cpu_noise))
+        v.cases.append((f'{variant} {server} {path}', ok,
+                        f'p99 {ms(s["p99"])} vs {ms(o["p99"])} ms ({s["p99"] / o["p99"]:.2f}x), '
+                        f'CPU {s["cpu"]:.0f}% vs {o["cpu"]:.0f}% ({ratio(s["cpu"], o["cpu"])})'))
+    if any(k[2] == 'nsim' for k in agg):
+        v.notes.append(f'nsim: {NSIM_WHY}.')
+
+
 def judge_h1(agg):
     v = hypothesis('H1')
     r = rule('H1')
-    for variant, server, path, load in tables_of(agg):
-        if load != 'light':
-            continue
-        s = agg.get((variant, server, path, load, 'suspend'))
-        b = agg.get((variant, server, path, load, 'busy'))
-        if path != 'virtio':
-            continue
-        if not s or not b or None in (s['p99'], b['p99'], s['cpu'], b['cpu']):
-            continue
-        ok = both(within(s['p99'] / b['p99'], r['p99_factor'], noise(agg, 'p99')),
-                  within(s['cpu'] / b['cpu'], r['cpu_fraction'], noise(agg, 'cpu')))
-        v.cases.append((f'{variant} {server} {path}', ok,
-                        f'p99 {ms(s["p99"])} vs {ms(b["p99"])} ms '
-                        f'({s["p99"] / b["p99"]:.2f}x), CPU {s["cpu"]:.0f}% vs {b["cpu"]:.0f}% '
-                        f'({ratio(s["cpu"], b["cpu"])})'))
-    if any(k[2] == 'nsim' for k in agg):
-        v.notes.append(f'nsim: {NSIM_WHY}.')
+    judge_suspend_against(agg, v, 'light', 'busy', r['p99_factor'], r['cpu_fraction'])
     return tally(v)
 
 
 def judge_h2(agg):
     v = hypothesis('H2')
     lim = 1 + rule('H2')['tolerance']
-    for variant, server, path, load in tables_of(agg):
-        if load != 'high' or path != 'virtio':
-            continue
-        s = agg.get((variant, server, path, load, 'suspend'))
-        d = agg.get((variant, server, path, load, 'prefer-defer'))
-        if not s or not d or None in (s['p99'], d['p99'], s['cpu'], d['cpu']):
-            continue
-        ok = both(within(s['p99'] / d['p99'], lim, noise(agg, 'p99')),
-                  within(s['cpu'] / d['cpu'], lim, noise(agg, 'cpu')))
-        v.cases.append((f'{variant} {server} {path}', ok,
-                        f'p99 {ms(s["p99"])} vs {ms(d["p99"])} ms ({s["p99"] / d["p99"]:.2f}x), '
-                        f'CPU {s["cpu"]:.0f}% vs {d["cpu"]:.0f}% ({ratio(s["cpu"], d["cpu"])})'))
-    if any(k[2] == 'nsim' for k in agg):
-        v.notes.append(f'nsim: {NSIM_WHY}.')
+    judge_suspend_against(agg, v, 'high', 'prefer-defer', lim, lim)
     return tally(v)
 
 
